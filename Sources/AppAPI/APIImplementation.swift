@@ -1,0 +1,28 @@
+import Foundation
+import Logging
+
+/// The one implementation of the generated `APIProtocol`; each capability folder adds its handlers in an
+/// extension (`Catalog/CatalogAPI.swift`, `Ops/OpsAPI.swift`, …).
+struct APIImplementation: APIProtocol {
+    let database: any Database
+    let catalog: CatalogRepository
+    /// The contract the server was built from, served at `GET /openapi.yaml`.
+    let openAPIDocument: Data
+
+    init(database: any Database, openAPIDocument: Data) {
+        self.database = database
+        self.catalog = CatalogRepository(database: database)
+        self.openAPIDocument = openAPIDocument
+    }
+
+    /// A problem body for a typed handler output, carrying the current request id.
+    func problem(_ error: AppError) -> Components.Schemas.Problem {
+        let scope = RequestScope.current
+        let document = ProblemDocument(error, requestID: scope?.requestID, instance: scope?.path)
+        return Components.Schemas.Problem(
+            _type: document.type, title: document.title, status: document.status, detail: document.detail,
+            instance: document.instance, code: document.code, requestId: document.requestId,
+            errors: document.errors?.map { .init(pointer: $0.pointer, detail: $0.detail) }
+        )
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+
+/// Turns every error into an RFC 9457 problem+json response with a stable `code`: our own `AppError`s,
+/// the generated server's decoding failures (400), Hummingbird's HTTP errors (404 for unknown routes,
+/// 413 for oversized bodies) and anything unexpected (500, logged with the request id, no internals).
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let appError = Self.appError(for: error, request: request, logger: context.logger)
+            return Self.response(for: appError, requestID: context.requestID, path: request.uri.path)
+        }
+    }
+
+    static func appError(for error: any Error, request: Request, logger: Logger) -> AppError {
+        switch error {
+        case let error as AppError:
+            return error
+        case let error as ServerError:
+            if let underlying = error.underlyingError as? AppError { return underlying }
+            if (400..<500).contains(error.httpStatus.code) || error.underlyingError is DecodingError {
+                return AppError(
+                    status: error.httpStatus.code >= 400 && error.httpStatus.code < 500 ? error.httpStatus : .badRequest,
+                    code: error.httpStatus == .unsupportedMediaType ? "unsupported_media_type" : "bad_request",
+                    title: "Bad request", detail: Self.describe(error)
+                )
+            }
+            logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error": "\(String(reflecting: error.underlyingError))"])
+            return .internalError
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound: return .notFound("No route for \(request.method) \(request.uri.path).")
+            case .contentTooLarge: return .payloadTooLarge(limit: BodyLimitMiddleware.defaultLimit)
+            case .methodNotAllowed:
+                return AppError(status: .methodNotAllowed, code: "method_not_allowed", title: "Method not allowed", detail: error.body)
+            default:
+                if (400..<500).contains(error.status.code) {
+                    return AppError(status: error.status, code: "bad_request", title: error.status.reasonPhrase, detail: error.body)
+                }
+            }
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            return .internalError
+        default:
+            logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            return .internalError
+        }
+    }
+
+    static func response(for error: AppError, requestID: String, path: String) -> Response {
+        let document = ProblemDocument(error, requestID: requestID.isEmpty ? nil : requestID, instance: path)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(document)) ?? Data(#"{"code":"internal_error","status":500,"title":"Internal server error","type":"about:blank"}"#.utf8)
+        var headers = error.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// A user-facing sentence for a generated-server failure: which parameter or body field was wrong.
+    private static func describe(_ error: ServerError) -> String {
+        if let decoding = error.underlyingError as? DecodingError {
+            switch decoding {
+            case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
+                let path = context.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".")
+                return path.isEmpty ? "The request could not be decoded." : "Invalid value for '\(path)'."
+            case .keyNotFound(let key, _):
+                return "Missing required field '\(key.stringValue)'."
+            @unknown default:
+                return "The request could not be decoded."
+            }
+        }
+        return error.causeDescription
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+
+/// The request context: Hummingbird's core storage plus what our middleware learns about the request.
+struct AppRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    var requestID: String
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.requestID = ""
+    }
+}
+
+/// What a generated OpenAPI handler may know about the HTTP request it serves. Set by
+/// `RequestScopeMiddleware` as a task local, because generated handlers only receive typed input.
+struct RequestScope: Sendable {
+    var requestID: String
+    var path: String
+    var logger: Logger
+
+    @TaskLocal static var current: RequestScope?
+}
+
+/// Gives each request an id (a sane incoming `X-Request-Id` is kept so ids follow a call across services),
+/// puts it in the logger metadata and the response headers, and exposes it to handlers.
+struct RequestScopeMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let incoming = request.headers[.requestID].flatMap { Self.isAcceptable($0) ? $0 : nil }
+        let requestID = incoming ?? Self.makeID()
+        context.requestID = requestID
+        context.logger[metadataKey: "request.id"] = .string(requestID)
+        let scope = RequestScope(requestID: requestID, path: request.uri.path, logger: context.logger)
+        var response = try await RequestScope.$current.withValue(scope) {
+            try await next(request, context)
+        }
+        response.headers[.requestID] = requestID
+        return response
+    }
+
+    static func isAcceptable(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+    }
+
+    static func makeID() -> String {
+        UUID().uuidString.lowercased()
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-Id")!
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `appapi seed`: load the seed catalog (idempotent) and optionally a synthetic catalog for scale tests.
+struct SeedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed",
+        abstract: "Load seeds/ into the database (idempotent); --synthetic-matters N adds N generated matters."
+    )
+
+    @OptionGroup var options: ServerOptions
+
+    @Option(help: "Also generate this many synthetic matters (e.g. 9593, the size of the city's catalog).")
+    var syntheticMatters: Int = 0
+
+    func validate() throws {
+        guard syntheticMatters >= 0 else { throw ValidationError("--synthetic-matters must not be negative") }
+    }
+
+    func run() async throws {
+        let config = try options.resolve()
+        let logger = makeLogger(level: config.logLevel)
+        let database = try await openDatabase(config.database, logger: logger)
+        do {
+            try await Migrator.migrate(database, logger: logger)
+            let seeder = Seeder(database: database, logger: logger)
+            let outcome = try await seeder.seedCatalog(try SeedFiles.load(from: config.seedsDirectory))
+            print("catalog: \(outcome)")
+            if syntheticMatters > 0 {
+                let total = syntheticMatters
+                try await seeder.seedSynthetic(matters: total) { done in
+                    let width = 30
+                    let filled = width * done / total
+                    FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) synthetic matters".utf8))
+                }
+                FileHandle.standardError.write(Data("\n".utf8))
+            }
+            print("matters in catalog: \(try await CatalogRepository(database: database).matterCount())")
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+        await database.shutdown()
+    }
+}

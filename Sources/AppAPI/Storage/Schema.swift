@@ -1,0 +1,42 @@
+/// The schema, as ordered migrations. Each capability adds its own migrations at the end; never edit one
+/// that has shipped.
+enum Schema {
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "sync change log") { _ in
+            [
+                // One row per scope; its `seq` is bumped under a row lock inside every writing transaction.
+                "CREATE TABLE scope_heads (scope TEXT PRIMARY KEY, seq BIGINT NOT NULL)",
+                // One row per entity holding its latest version: compacted by construction.
+                """
+                CREATE TABLE changes (
+                    scope TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
+                    seq BIGINT NOT NULL, op TEXT NOT NULL, version BIGINT NOT NULL, data TEXT,
+                    changed_at BIGINT NOT NULL,
+                    PRIMARY KEY (scope, entity_type, entity_id))
+                """,
+                "CREATE UNIQUE INDEX changes_scope_seq ON changes (scope, seq)",
+            ]
+        },
+        Migration(version: 2, name: "catalog") { _ in
+            [
+                "CREATE TABLE departments (id TEXT PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL)",
+                """
+                CREATE TABLE matters (
+                    code TEXT PRIMARY KEY, name TEXT NOT NULL, department_id TEXT NOT NULL, domain TEXT NOT NULL,
+                    id_card_only BIGINT NOT NULL, fully_online BIGINT NOT NULL, onsite_visits BIGINT NOT NULL,
+                    search_text TEXT NOT NULL, data TEXT NOT NULL)
+                """,
+                "CREATE INDEX matters_department ON matters (department_id, code)",
+                "CREATE INDEX matters_domain ON matters (domain, code)",
+                "CREATE TABLE bundles (code TEXT PRIMARY KEY, data TEXT NOT NULL)",
+                "CREATE TABLE fee_items (code TEXT PRIMARY KEY, category TEXT NOT NULL, data TEXT NOT NULL)",
+                "CREATE TABLE service_centers (id TEXT PRIMARY KEY, level TEXT NOT NULL, data TEXT NOT NULL)",
+                "CREATE TABLE faq_entries (id TEXT PRIMARY KEY, search_text TEXT NOT NULL, data TEXT NOT NULL)",
+                "CREATE TABLE license_types (code TEXT PRIMARY KEY, data TEXT NOT NULL)",
+                "CREATE TABLE holidays (day TEXT PRIMARY KEY, kind TEXT NOT NULL)",
+                // Which seed sets have been loaded, so a restart never loads them twice.
+                "CREATE TABLE seed_runs (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            ]
+        },
+    ]
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import AppAPI
+
+/// Builds the real application over a fresh database of `engine` (seeded like a first start) and runs `body`
+/// against its router.
+func withTestApp(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    try await withFreshDatabase(engine) { location in
+        let app = try await buildApplication(testConfig(location))
+        try await app.test(.router) { client in try await body(client) }
+    }
+}
+
+extension TestResponse {
+    /// The body decoded as JSON of type `T`.
+    func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(buffer: body))
+    }
+
+    /// The body as text.
+    var text: String { String(buffer: body) }
+
+    /// The body as a problem document, after checking the content type.
+    func problem() throws -> ProblemDocument {
+        #expect(headers[.contentType]?.hasPrefix("application/problem+json") == true)
+        return try json(ProblemDocument.self)
+    }
+}
+
+/// A URL query component, percent-encoded (Chinese keywords included).
+func query(_ items: [String: String]) -> String {
+    var components = URLComponents()
+    components.queryItems = items.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+    return components.percentEncodedQuery ?? ""
+}
