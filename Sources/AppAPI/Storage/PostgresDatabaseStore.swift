@@ -74,8 +74,14 @@ final class PostgresDatabaseStore: Database {
     }
 
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { connection in
-            try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+            }
+        } catch let error as PostgresTransactionError {
+            // Callers see their own error (an `AppError`, say) as on SQLite, once the rollback went through.
+            if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
+            throw error
         }
     }
 
