@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import OpenAPIHummingbird
+import OpenAPIRuntime
 import ServiceLifecycle
 
 /// Builds the whole server from its configuration: opens and migrates the database, loads the seed catalog
@@ -49,7 +50,8 @@ func buildRouter(_ config: AppConfig, database: any Database) throws -> Router<A
     let document = try loadOpenAPIDocument(near: config.seedsDirectory)
     _ = AppMetrics.registry
     let api = APIImplementation(database: database, openAPIDocument: document)
-    try api.registerHandlers(on: router)
+    // Compact JSON: phones pay for every byte, and sync pages are budgeted against the JSON they carry.
+    try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]))
     return router
 }
 

@@ -109,6 +109,10 @@ typealias MatterPage = Components.Schemas.MatterPage
                 let problem = try response.problem()
                 #expect(problem.status == 400 && ["bad_request", "invalid_parameter"].contains(problem.code), "\(bad): \(problem.code)")
             }
+            let domain = try await client.execute(uri: "/v1/matters?domain=farming", method: .get).problem()
+            #expect(domain.detail?.contains("farming") == true, "the detail should say what was wrong")
+            let limit = try await client.execute(uri: "/v1/matters?limit=ten", method: .get).problem()
+            #expect(limit.detail?.contains("integer") == true)
             let faq = try await client.execute(uri: "/v1/faq?limit=500", method: .get)
             #expect(faq.status == .badRequest)
             let level = try await client.execute(uri: "/v1/service-centers?level=galaxy", method: .get)

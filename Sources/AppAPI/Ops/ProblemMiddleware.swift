@@ -65,10 +65,17 @@ struct ProblemMiddleware: RouterMiddleware {
     /// A user-facing sentence for a generated-server failure: which parameter or body field was wrong.
     private static func describe(_ error: ServerError) -> String {
         if let decoding = error.underlyingError as? DecodingError {
-            switch decoding {
-            case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
+            func at(_ context: DecodingError.Context) -> String {
                 let path = context.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".")
-                return path.isEmpty ? "The request could not be decoded." : "Invalid value for '\(path)'."
+                return path.isEmpty ? "" : " at '\(path)'"
+            }
+            switch decoding {
+            case .dataCorrupted(let context):
+                return "Invalid value\(at(context)): \(context.debugDescription)"
+            case .typeMismatch(let type, let context):
+                return "Invalid value\(at(context)): expected \(Self.describe(type))."
+            case .valueNotFound(let type, let context):
+                return "Missing value\(at(context)): expected \(Self.describe(type))."
             case .keyNotFound(let key, _):
                 return "Missing required field '\(key.stringValue)'."
             @unknown default:
@@ -76,5 +83,15 @@ struct ProblemMiddleware: RouterMiddleware {
             }
         }
         return error.causeDescription
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int64.Type, is Int32.Type: "an integer"
+        case is Bool.Type: "true or false"
+        case is Double.Type, is Float.Type: "a number"
+        case is String.Type: "a string"
+        default: "a value of type \(type)"
+        }
     }
 }

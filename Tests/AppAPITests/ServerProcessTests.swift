@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+@testable import AppAPI
+
+/// The server as an operator runs it: a real process, a real socket, signals and restarts.
+@Suite(.serialized) struct ServerProcessTests {
+    @Test func servesTheSeededCatalogStopsOnSIGTERMAndKeepsDataAcrossRestarts() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-proc-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        var firstCount = 0
+        for round in 0..<2 {
+            let server = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path])
+            let (status, body) = try await server.get("/v1/matters?q=%E4%B8%8D%E5%8A%A8%E4%BA%A7&limit=100")
+            #expect(status == 200)
+            let page = try JSONDecoder().decode(MatterPage.self, from: body)
+            #expect(!page.items.isEmpty)
+            if round == 0 { firstCount = page.items.count } else { #expect(page.items.count == firstCount, "a restart must not duplicate seeds") }
+            #expect(server.log.contains(round == 0 ? "loaded(matters:" : "unchanged"))
+            let exit = try await server.stop(signal: round == 0 ? SIGTERM : SIGINT)
+            #expect(exit == 0, "graceful shutdown should exit cleanly:\n\(server.log)")
+        }
+        #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("onetrip.sqlite").path))
+    }
+
+    @Test func refusesABadConfigurationWithAClearMessage() async throws {
+        let process = Process()
+        process.executableURL = ServerProcess.executable
+        process.arguments = ["serve", "--database-url", "mysql://root:hunter2@db/x"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(output.contains("unsupported database URL"))
+        #expect(!output.contains("hunter2"), "secrets never appear in output")
+    }
+}
