@@ -6,12 +6,16 @@ import Logging
 struct APIImplementation: APIProtocol {
     let database: any Database
     let catalog: CatalogRepository
+    let tokens: TokenService
+    let identity: IdentityService
     /// The contract the server was built from, served at `GET /openapi.yaml`.
     let openAPIDocument: Data
 
-    init(database: any Database, openAPIDocument: Data) {
+    init(database: any Database, openAPIDocument: Data, bcryptCost: UInt8) {
         self.database = database
         self.catalog = CatalogRepository(database: database)
+        self.tokens = TokenService(database: database)
+        self.identity = IdentityService(database: database, tokens: tokens, bcryptCost: bcryptCost)
         self.openAPIDocument = openAPIDocument
     }
 

@@ -12,15 +12,24 @@ func buildApplication(_ config: AppConfig) async throws -> some ApplicationProto
     logger.info("opening database", metadata: ["database": "\(config.database)"])
     let database = try await openDatabase(config.database, logger: logger)
     do {
-        try await Migrator.migrate(database, logger: logger)
-        if config.seedOnStart {
-            let outcome = try await Seeder(database: database, logger: logger).seedCatalog(try SeedFiles.load(from: config.seedsDirectory))
-            logger.info("seed catalog", metadata: ["seed.outcome": "\(outcome)"])
-        }
+        try await prepareDatabase(database, config: config, logger: logger)
         return try buildApplication(config, database: database, logger: logger)
     } catch {
         await database.shutdown()
         throw error
+    }
+}
+
+/// Migrates the database and loads what a first start needs: the seed catalog, and in dev mode the demo accounts.
+func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger) async throws {
+    try await Migrator.migrate(database, logger: logger)
+    if config.seedOnStart {
+        let outcome = try await Seeder(database: database, logger: logger).seedCatalog(try SeedFiles.load(from: config.seedsDirectory))
+        logger.info("seed catalog", metadata: ["seed.outcome": "\(outcome)"])
+    }
+    if config.dev {
+        let created = try await DemoAccounts.load(from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost)
+        logger.info("demo accounts (dev mode)", metadata: ["accounts.created": "\(created)"])
     }
 }
 
@@ -49,7 +58,7 @@ func buildRouter(_ config: AppConfig, database: any Database) throws -> Router<A
     router.middlewares.add(BodyLimitMiddleware(limit: config.maxBodyBytes))
     let document = try loadOpenAPIDocument(near: config.seedsDirectory)
     _ = AppMetrics.registry
-    let api = APIImplementation(database: database, openAPIDocument: document)
+    let api = APIImplementation(database: database, openAPIDocument: document, bcryptCost: config.bcryptCost)
     // Compact JSON: phones pay for every byte, and sync pages are budgeted against the JSON they carry.
     try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]))
     return router

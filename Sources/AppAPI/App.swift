@@ -9,7 +9,7 @@ struct AppAPICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appapi",
         abstract: "OneTrip server: identity, catalog, cases, wallet, payments and delta sync.",
-        subcommands: [ServeCommand.self, SeedCommand.self],
+        subcommands: [ServeCommand.self, SeedCommand.self, KeysCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -73,8 +73,7 @@ import Testing
     @Test func dataSurvivesARestart() async throws {
         try await withFreshDatabase(.sqlite) { location in
             for _ in 0..<2 {
-                let app = try await buildApplication(testConfig(location))
-                try await app.test(.router) { client in
+                try await withApp(testConfig(location)) { client in
                     let page = try await client.execute(uri: "/v1/matters?\(query(["q": "不动产"]))", method: .get).json(MatterPage.self)
                     #expect(!page.items.isEmpty)
                 }

@@ -15,6 +15,8 @@ struct AppConfig: Sendable {
     /// Load the seed catalog into an empty database on start.
     var seedOnStart = true
     var maxBodyBytes = BodyLimitMiddleware.defaultLimit
+    /// bcrypt cost for new password hashes (APPAPI_BCRYPT_COST; 12 unless testing).
+    var bcryptCost: UInt8 = 12
 }
 
 /// The command-line options shared by `appapi serve` and the maintenance subcommands.
@@ -61,6 +63,10 @@ struct ServerOptions: ParsableArguments {
         config.dev = dev || ["1", "true", "yes"].contains(env("APPAPI_DEV")?.lowercased() ?? "")
         if let seeds = seedsDir { config.seedsDirectory = URL(fileURLWithPath: seeds) }
         config.seedOnStart = !(noSeed || env("APPAPI_NO_SEED") == "1")
+        if let rawCost = env("APPAPI_BCRYPT_COST") {
+            guard let cost = UInt8(rawCost), (4...16).contains(cost) else { throw ConfigurationError("APPAPI_BCRYPT_COST must be 4...16") }
+            config.bcryptCost = cost
+        }
         return config
     }
 }

@@ -2,15 +2,18 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import Logging
+import NIOCore
 
 /// The request context: Hummingbird's core storage plus what our middleware learns about the request.
-struct AppRequestContext: RequestContext {
+struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var requestID: String
+    var remoteAddress: SocketAddress?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
+        self.remoteAddress = source.channel.remoteAddress
     }
 }
 
@@ -20,6 +23,10 @@ struct RequestScope: Sendable {
     var requestID: String
     var path: String
     var logger: Logger
+    /// The bearer token, if any; verified only by handlers that need an identity.
+    var bearerToken: String?
+    /// The client's IP address (for login throttling).
+    var clientAddress: String?
 
     @TaskLocal static var current: RequestScope?
 }
@@ -35,7 +42,10 @@ struct RequestScopeMiddleware: RouterMiddleware {
         let requestID = incoming ?? Self.makeID()
         context.requestID = requestID
         context.logger[metadataKey: "request.id"] = .string(requestID)
-        let scope = RequestScope(requestID: requestID, path: request.uri.path, logger: context.logger)
+        let scope = RequestScope(
+            requestID: requestID, path: request.uri.path, logger: context.logger, bearerToken: Self.bearerToken(request.headers[.authorization]),
+            clientAddress: context.remoteAddress?.ipAddress
+        )
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
         }
@@ -45,6 +55,12 @@ struct RequestScopeMiddleware: RouterMiddleware {
 
     static func isAcceptable(_ id: String) -> Bool {
         (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+    }
+
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
     }
 
     static func makeID() -> String {

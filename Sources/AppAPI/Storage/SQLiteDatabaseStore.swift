@@ -5,6 +5,7 @@ import NIOPosix
 import SQLKit
 import SQLiteKit
 import SQLiteNIO
+import Synchronization
 
 /// The embedded default: one SQLite file in WAL mode with one writer connection (writes are serialised here,
 /// which is also what SQLite does) and a few reader connections that never block on the writer.
@@ -15,6 +16,7 @@ final class SQLiteDatabaseStore: Database {
     private let writeLock = AsyncMutex()
     private let nextReader = AtomicCounter()
     private let logger: Logger
+    private let closed = Mutex(false)
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
         self.writer = writer
@@ -61,9 +63,20 @@ final class SQLiteDatabaseStore: Database {
         }
     }
 
+    /// Closes every connection; later calls do nothing. Runs even when the calling task is cancelled (a service
+    /// group cancels its services on shutdown), because an unclosed connection loses the WAL checkpoint.
     func shutdown() async {
-        for connection in readers + [writer] {
-            try? await connection.close()
-        }
+        guard !closed.withLock({ wasClosed in defer { wasClosed = true }; return wasClosed }) else { return }
+        let connections = readers + [writer]
+        let logger = logger
+        await Task {
+            for connection in connections {
+                do {
+                    try await connection.close()
+                } catch {
+                    logger.error("closing SQLite failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+        }.value
     }
 }

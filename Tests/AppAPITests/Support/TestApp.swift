@@ -10,15 +10,31 @@ import Testing
 /// against its router.
 func withTestApp(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
     try await withFreshDatabase(engine) { location in
-        let app = try await buildApplication(testConfig(location))
-        try await app.test(.router) { client in try await body(client) }
+        try await withApp(testConfig(location)) { client in try await body(client) }
     }
+}
+
+/// Builds the application over `config`, runs `body` against its router, and closes the database whatever happens
+/// (a failing expectation must not leave connections open).
+func withApp(_ config: AppConfig, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    let database = try await openDatabase(config.database, logger: testLogger)
+    do {
+        try await prepareDatabase(database, config: config, logger: testLogger)
+        let app = try buildApplication(config, database: database, logger: testLogger)
+        try await app.test(.router) { client in try await body(client) }
+    } catch {
+        await database.shutdown()
+        throw error
+    }
+    await database.shutdown()
 }
 
 extension TestResponse {
     /// The body decoded as JSON of type `T`.
     func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: Data(buffer: body))
     }
 
     /// The body as text.

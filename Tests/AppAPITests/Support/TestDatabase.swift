@@ -76,6 +76,9 @@ func testConfig(_ location: DatabaseLocation) -> AppConfig {
     var config = AppConfig(database: location, seedsDirectory: repositoryRoot.appendingPathComponent("seeds"))
     config.port = 0
     config.logLevel = .critical
+    // Demo accounts (clerks, an admin, kiosks) with the cheapest bcrypt cost keep tests fast.
+    config.dev = true
+    config.bcryptCost = 4
     return config
 }
 

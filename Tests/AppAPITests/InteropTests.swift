@@ -1,0 +1,74 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import AppAPI
+
+/// Our access tokens verified by independent implementations — libjwt (C, Debian's libjwt-dev) and joserfc
+/// (Python) — using nothing but the published JWKS. `scripts/test` provides both and sets
+/// `APPAPI_TEST_REQUIRE_INTEROP=1`, so there the tools' absence is a failure rather than a skip.
+@Suite(.serialized) struct InteropTests {
+    static let python = repositoryRoot.appendingPathComponent(".venv/bin/python").path
+    static let required = ProcessInfo.processInfo.environment["APPAPI_TEST_REQUIRE_INTEROP"] == "1"
+    static let available = FileManager.default.isExecutableFile(atPath: python) && FileManager.default.fileExists(atPath: "/usr/include/jwt.h")
+
+    @Test(.enabled(if: available || required))
+    func libjwtAndJoserfcVerifyOurAccessTokensFromTheJWKS() async throws {
+        try #require(Self.available, "interop tools missing: run scripts/setup --with-test-tools (needs libjwt-dev and .venv)")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-interop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let verifier = work.appendingPathComponent("verify_libjwt").path
+        let compiled = try run("/usr/bin/env", ["cc", "-O2", repositoryRoot.appendingPathComponent("Tests/interop/verify_libjwt.c").path, "-ljwt", "-o", verifier])
+        try #require(compiled.status == 0, "cc failed: \(compiled.stderr)")
+
+        try await withTestApp(.sqlite) { client in
+            let session = try await client.loginCitizen()
+            let jwksText = try await client.get("/.well-known/jwks.json").text
+            let jwks = try JSONDecoder().decode(Components.Schemas.JWKSet.self, from: Data(jwksText.utf8))
+            let kid = try #require(JOSEHeader.parse(session.accessToken).kid)
+            let jwk = try #require(jwks.keys.first { $0.kid == kid })
+            // libjwt takes a PEM: derive it from the published JWK, nothing else.
+            let point = Data([0x04]) + decodeBase64URL(jwk.x)! + decodeBase64URL(jwk.y)!
+            let pem = try P256.Signing.PublicKey(x963Representation: point).pemRepresentation
+            let files = (
+                token: work.appendingPathComponent("token"), tampered: work.appendingPathComponent("tampered"),
+                jwks: work.appendingPathComponent("jwks.json"), pem: work.appendingPathComponent("key.pem")
+            )
+            try session.accessToken.write(to: files.token, atomically: true, encoding: .utf8)
+            try jwksText.write(to: files.jwks, atomically: true, encoding: .utf8)
+            try pem.write(to: files.pem, atomically: true, encoding: .utf8)
+            var parts = session.accessToken.split(separator: ".").map(String.init)
+            var claims = try JSONSerialization.jsonObject(with: decodeBase64URL(parts[1])!) as! [String: Any]
+            claims["sub"] = "acc_someone_else"
+            parts[1] = base64URL(try JSONSerialization.data(withJSONObject: claims))
+            try parts.joined(separator: ".").write(to: files.tampered, atomically: true, encoding: .utf8)
+
+            let libjwt = try run(verifier, [files.token.path, files.pem.path])
+            #expect(libjwt.status == 0, "libjwt refused our token: \(libjwt.stderr)")
+            #expect(libjwt.stdout.contains(session.account.id))
+            let joserfc = try run(Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.token.path, files.jwks.path])
+            #expect(joserfc.status == 0, "joserfc refused our token: \(joserfc.stderr)")
+            #expect(joserfc.stdout.contains(session.account.id))
+
+            #expect(try run(verifier, [files.tampered.path, files.pem.path]).status != 0, "libjwt accepted a tampered token")
+            let tamperedJoserfc = try run(Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.tampered.path, files.jwks.path])
+            #expect(tamperedJoserfc.status != 0, "joserfc accepted a tampered token")
+        }
+    }
+
+    private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+}
