@@ -71,5 +71,8 @@ public struct Scope: Hashable, Comparable, Codable, Sendable, CustomStringConver
 
 /// The kinds of entity a change can carry, by their wire name.
 public enum EntityType: String, Codable, Sendable, CaseIterable {
+    // public scope: the catalog
     case department, matter, bundle, feeItem = "fee_item", serviceCenter = "service_center", faq, licenseType = "license_type"
+    // user scope
+    case profile, message
 }
