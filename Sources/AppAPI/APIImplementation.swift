@@ -8,6 +8,7 @@ struct APIImplementation: APIProtocol {
     let catalog: CatalogRepository
     let tokens: TokenService
     let identity: IdentityService
+    let sync: SyncService
     /// The contract the server was built from, served at `GET /openapi.yaml`.
     let openAPIDocument: Data
 
@@ -16,6 +17,7 @@ struct APIImplementation: APIProtocol {
         self.catalog = CatalogRepository(database: database)
         self.tokens = TokenService(database: database)
         self.identity = IdentityService(database: database, tokens: tokens, bcryptCost: bcryptCost)
+        self.sync = SyncService(database: database, clock: ServerClock())
         self.openAPIDocument = openAPIDocument
     }
 

@@ -40,7 +40,7 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OneTrip"),
-        services: [DatabaseService(database: database)],
+        services: [DatabaseService(database: database), TombstoneCompactorService(compactor: TombstoneCompactor(database: database), logger: logger)],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.port
             logger.notice("listening on http://\(host):\(port)")

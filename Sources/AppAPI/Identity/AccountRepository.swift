@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import SyncCore
 
 /// Accounts, devices and refresh tokens in SQL.
 struct AccountRepository: Sendable {
@@ -32,6 +33,7 @@ struct AccountRepository: Sendable {
         }
     }
 
+    /// Inserts the account and publishes its profile and a welcome message into its `user:` scope.
     static func insert(_ account: Account, on db: any SQLDatabase) async throws {
         try await db.insert(into: "accounts")
             .columns("id", "kind", "id_number", "credit_code", "username", "name", "phone", "password_hash", "department_id", "center_id", "created_at")
@@ -41,6 +43,16 @@ struct AccountRepository: Sendable {
                 SQLBind(account.departmentID), SQLBind(account.centerID), SQLBind(account.createdAt)
             )
             .run()
+        let scope = Scope.user(account.id)
+        let profile = Profile(id: account.id, name: account.name, kind: account.kind.rawValue)
+        let welcome = Message(
+            id: "msg_welcome_\(account.id)", title: "欢迎使用移动办事之城",
+            body: "“最多跑一次”：大部分事项可在手机上办理，需要到现场的最多跑一次。办件进度、缴费和电子证照都会在这里通知您。",
+            category: "welcome", createdAt: Int64(account.createdAt)
+        )
+        try await ChangeLog.append(
+            [try .upsert(profile, id: profile.id, type: .profile, in: scope), try .upsert(welcome, id: welcome.id, type: .message, in: scope)], on: db
+        )
     }
 
     func account(id: String) async throws -> Account? {

@@ -10,6 +10,8 @@ enum DatabaseEngine: String, Sendable {
 /// so the single writer is taken up front and a transaction never fails half-way on a lock upgrade).
 protocol Database: Sendable {
     var engine: DatabaseEngine { get }
+    /// Pokes listeners after commits that moved scope heads.
+    var notifier: ChangeNotifier { get }
     /// Runs `body` on a connection outside any transaction (reads).
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.

@@ -3,6 +3,8 @@ import Logging
 import PostgresKit
 import PostgresNIO
 import SQLKit
+import Synchronization
+import SyncCore
 
 /// A `postgres://user:password@host:port/database` URL. Its description never shows the password.
 struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
@@ -41,8 +43,10 @@ struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 /// PostgreSQL for scale-out: a pooled client shared by any number of stateless `appapi` instances.
 final class PostgresDatabaseStore: Database {
     let engine = DatabaseEngine.postgres
+    let notifier = ChangeNotifier()
     let client: PostgresClient
     private let runTask: Task<Void, Never>
+    private let listenTask = Mutex<Task<Void, Never>?>(nil)
     private let logger: Logger
 
     private init(client: PostgresClient, logger: Logger) {
@@ -51,7 +55,7 @@ final class PostgresDatabaseStore: Database {
         self.runTask = Task { await client.run() }
     }
 
-    static func open(_ url: PostgresURL, maxConnections: Int = 20, logger: Logger) async throws -> PostgresDatabaseStore {
+    static func open(_ url: PostgresURL, maxConnections: Int = 20, listen: Bool = true, logger: Logger) async throws -> PostgresDatabaseStore {
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
         )
@@ -64,6 +68,7 @@ final class PostgresDatabaseStore: Database {
             await store.shutdown()
             throw ConfigurationError("cannot reach \(url): \(String(reflecting: error))")
         }
+        if listen { store.listenTask.withLock { $0 = Task { await store.listenForPokes() } } }
         return store
     }
 
@@ -74,10 +79,19 @@ final class PostgresDatabaseStore: Database {
     }
 
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let heads = CommitHeads()
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+            let result = try await client.withTransaction(logger: logger) { connection in
+                let db = connection.sql(queryLogLevel: .trace, logger: logger)
+                let result = try await CommitHeads.$current.withValue(heads) { try await body(db) }
+                // Other instances hear about the commit through LISTEN/NOTIFY (delivered only if it commits).
+                for (scope, seq) in heads.all {
+                    try await db.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: "\(scope.rawValue) \(seq)"))").run()
+                }
+                return result
             }
+            notifier.publish(heads.all)
+            return result
         } catch let error as PostgresTransactionError {
             // Callers see their own error (an `AppError`, say) as on SQLite, once the rollback went through.
             if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
@@ -85,7 +99,31 @@ final class PostgresDatabaseStore: Database {
         }
     }
 
+    /// The NOTIFY channel for scope pokes.
+    static let channel = "onetrip_scope_heads"
+
+    /// Relays pokes from other instances into this instance's notifier until cancelled.
+    func listenForPokes() async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    for try await notification in try await connection.listen(Self.channel) {
+                        let parts = notification.payload.split(separator: " ")
+                        if parts.count == 2, let scope = Scope(String(parts[0])), let seq = Int(parts[1]) {
+                            notifier.publish([scope: seq])
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN for scope pokes failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
     func shutdown() async {
+        listenTask.withLock { $0?.cancel() }
         runTask.cancel()
         _ = await runTask.value
     }

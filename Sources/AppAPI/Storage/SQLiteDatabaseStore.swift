@@ -11,6 +11,7 @@ import Synchronization
 /// which is also what SQLite does) and a few reader connections that never block on the writer.
 final class SQLiteDatabaseStore: Database {
     let engine = DatabaseEngine.sqlite
+    let notifier = ChangeNotifier()
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let writeLock = AsyncMutex()
@@ -49,12 +50,14 @@ final class SQLiteDatabaseStore: Database {
     }
 
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writeLock.withLock {
+        let heads = CommitHeads()
+        return try await writeLock.withLock {
             let db = writer.sql(queryLogLevel: .trace)
             try await db.raw("BEGIN IMMEDIATE").run()
             do {
-                let result = try await body(db)
+                let result = try await CommitHeads.$current.withValue(heads) { try await body(db) }
                 try await db.raw("COMMIT").run()
+                notifier.publish(heads.all)
                 return result
             } catch {
                 do { try await db.raw("ROLLBACK").run() } catch { logger.error("rollback failed", metadata: ["error": "\(error)"]) }

@@ -67,5 +67,18 @@ enum Schema {
                 "CREATE TABLE login_throttle (key TEXT PRIMARY KEY, failures BIGINT NOT NULL, window_start BIGINT NOT NULL, locked_until BIGINT NOT NULL)",
             ]
         },
+        Migration(version: 4, name: "sync clients and tombstone horizon") { _ in
+            [
+                // Each replica's exactly-once record: mutations up to last_mutation_id are processed.
+                """
+                CREATE TABLE sync_clients (
+                    client_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, device_id TEXT NOT NULL,
+                    last_mutation_id BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                // Tombstones up to purged_seq were compacted away: a cursor below it must re-download the scope.
+                "ALTER TABLE scope_heads ADD COLUMN purged_seq BIGINT NOT NULL DEFAULT 0",
+                "CREATE INDEX changes_tombstones ON changes (op, changed_at)",
+            ]
+        },
     ]
 }

@@ -52,6 +52,7 @@ enum ChangeLog {
                 }.run()
             }
         }
+        CommitHeads.current?.record(heads)
         return heads
     }
 

@@ -38,7 +38,7 @@ func withFreshDatabase<T: Sendable>(_ engine: TestEngine, _ body: (DatabaseLocat
         let raw = try #require(ProcessInfo.processInfo.environment["APPAPI_TEST_POSTGRES_URL"])
         let admin = try PostgresURL(raw)
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let adminStore = try await PostgresDatabaseStore.open(admin, maxConnections: 1, logger: testLogger)
+        let adminStore = try await PostgresDatabaseStore.open(admin, maxConnections: 1, listen: false, logger: testLogger)
         try await adminStore.read { db in try await db.raw("CREATE DATABASE \(ident: name)").run() }
         var location = admin
         location.database = name

@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import SQLKit
+import Synchronization
+import SyncCore
+
+/// Pull and push (DESIGN.md §4) over the change log.
+struct SyncService: Sendable {
+    let database: any Database
+    /// The server's hybrid logical clock: bounds the timestamps devices send.
+    let clock: ServerClock
+
+    /// Pages are bounded by rows and by bytes of entity JSON.
+    static let defaultLimit = 500
+    static let maxLimit = 2000
+    static let maxPageBytes = 1 << 20
+
+    // MARK: Pull
+
+    struct PullRequest: Sendable {
+        var clientID: String
+        /// `nil`: every readable scope from the start.
+        var cursors: [Scope: Int]?
+        var limit: Int
+    }
+
+    func pull(_ request: PullRequest, identity: Identity) async throws -> PullPage {
+        let wanted = request.cursors ?? Dictionary(uniqueKeysWithValues: SyncAuthorization.readableScopes(identity).map { ($0, 0) })
+        for scope in wanted.keys where !SyncAuthorization.mayRead(scope, identity) {
+            throw AppError(status: .forbidden, code: "scope_forbidden", title: "Forbidden", detail: "This account may not read the scope '\(scope)'.")
+        }
+        let scopes = wanted.keys.sorted()
+        return try await database.read { db in
+            let heads = try await Self.heads(of: scopes, on: db)
+            var cursors: [Scope: Int] = [:]
+            var reset: [Scope] = []
+            var pending: [(Scope, Int)] = []
+            for scope in scopes {
+                var cursor = wanted[scope] ?? 0
+                let head = heads[scope] ?? (seq: 0, purged: 0)
+                // Behind the tombstone horizon, or ahead of the server (restored from a backup): start over.
+                if cursor > head.seq || (cursor > 0 && cursor < head.purged) {
+                    reset.append(scope)
+                    cursor = 0
+                }
+                cursors[scope] = cursor
+                if cursor < head.seq { pending.append((scope, cursor)) }
+            }
+            var changes: [Change] = []
+            var bytes = 0
+            var hasMore = false
+            for (scope, cursor) in pending {
+                let room = request.limit - changes.count
+                if room <= 0 || bytes >= Self.maxPageBytes {
+                    hasMore = true
+                    break
+                }
+                let rows = try await db.raw(
+                    """
+                    SELECT seq, entity_type, entity_id, op, version, data FROM changes
+                    WHERE scope = \(bind: scope.rawValue) AND seq > \(bind: cursor) ORDER BY seq LIMIT \(bind: room + 1)
+                    """
+                ).all()
+                for (index, row) in rows.enumerated() {
+                    if index == room || bytes >= Self.maxPageBytes {
+                        hasMore = true
+                        break
+                    }
+                    let change = try Self.change(row, scope: scope)
+                    bytes += change.data?.count ?? 0
+                    changes.append(change)
+                    cursors[scope] = change.seq
+                }
+            }
+            let last = try await db.select().column("last_mutation_id").from("sync_clients").where("client_id", .equal, request.clientID)
+                .where("account_id", .equal, identity.accountID).first()?.decode(column: "last_mutation_id", as: Int.self) ?? 0
+            return PullPage(changes: changes, cursors: cursors, hasMore: hasMore, reset: reset, lastMutationID: last, serverHLC: clock.now())
+        }
+    }
+
+    /// Heads of `scopes`: their newest sequence number and the compaction horizon.
+    static func heads(of scopes: [Scope], on db: any SQLDatabase) async throws -> [Scope: (seq: Int, purged: Int)] {
+        guard !scopes.isEmpty else { return [:] }
+        let rows = try await db.select().columns("scope", "seq", "purged_seq").from("scope_heads").where("scope", .in, scopes.map(\.rawValue)).all()
+        var heads: [Scope: (seq: Int, purged: Int)] = [:]
+        for row in rows {
+            guard let scope = Scope(try row.decode(column: "scope", as: String.self)) else { continue }
+            heads[scope] = (try row.decode(column: "seq", as: Int.self), try row.decode(column: "purged_seq", as: Int.self))
+        }
+        return heads
+    }
+
+    private static func change(_ row: any SQLRow, scope: Scope) throws -> Change {
+        let type = try row.decode(column: "entity_type", as: String.self)
+        guard let entityType = EntityType(rawValue: type) else { throw SyncError.unknownEntityType(type) }
+        return Change(
+            scope: scope, seq: try row.decode(column: "seq", as: Int.self), type: entityType, id: try row.decode(column: "entity_id", as: String.self),
+            op: Change.Operation(rawValue: try row.decode(column: "op", as: String.self)) ?? .upsert,
+            version: try row.decode(column: "version", as: Int.self), data: try row.decode(column: "data", as: String?.self).map { Array($0.utf8) }
+        )
+    }
+
+    // MARK: Push
+
+    /// Applies `mutations` in order, exactly once each, in one transaction: a rejected mutation writes nothing but
+    /// still advances the client's last id, so it never blocks the ones after it.
+    func push(clientID: String, mutations: [PendingMutation], identity: Identity) async throws -> PushOutcome {
+        try await database.transaction { db in
+            var last = try await Self.lockClient(clientID, identity: identity, on: db)
+            var results: [MutationResult] = []
+            var changes: [ChangeRecord] = []
+            for mutation in mutations {
+                if mutation.id <= last {
+                    results.append(MutationResult(id: mutation.id, status: .duplicate))
+                    continue
+                }
+                if mutation.id != last + 1 {
+                    results.append(
+                        MutationResult(id: mutation.id, status: .rejected, code: "out_of_order", detail: "Expected mutation \(last + 1) next; resend from there.")
+                    )
+                    continue
+                }
+                last = mutation.id
+                let context = MutationContext(accountID: identity.accountID, clientID: clientID, hlc: clock.admit(mutation.hlc), now: Int64(Clock.nowMillis()))
+                do {
+                    let mutator = try Mutators.named(mutation.name)
+                    let keys = try mutator.reads(mutation.args, context: context)
+                    var state = MutationState(entities: try await Self.load(keys, context: context, on: db, pending: changes))
+                    try mutator.apply(mutation.args, to: &state, context: context)
+                    changes += state.written.map { key in
+                        let data = state.json(key).map { String(decoding: $0, as: UTF8.self) }
+                        return ChangeRecord(scope: SyncAuthorization.scope(of: key, context: context), type: key.type, id: key.id, op: data == nil ? .delete : .upsert, data: data)
+                    }
+                    results.append(MutationResult(id: mutation.id, status: .applied))
+                } catch let rejection as MutationRejection {
+                    results.append(MutationResult(id: mutation.id, status: .rejected, code: rejection.code, detail: rejection.detail))
+                }
+            }
+            try await ChangeLog.append(Self.latestPerEntity(changes), on: db)
+            try await db.update("sync_clients").set("last_mutation_id", to: last).set("updated_at", to: Clock.nowMillis())
+                .where("client_id", .equal, clientID).run()
+            return PushOutcome(results: results, lastMutationID: last)
+        }
+    }
+
+    /// Takes the client's row lock (an UPDATE locks on both engines) and returns its last mutation id; the first
+    /// push or pull binds a client id to the device that used it.
+    private static func lockClient(_ clientID: String, identity: Identity, on db: any SQLDatabase) async throws -> Int {
+        for _ in 0..<2 {
+            let row = try await db.raw(
+                """
+                UPDATE sync_clients SET updated_at = \(bind: Clock.nowMillis()) WHERE client_id = \(bind: clientID)
+                RETURNING last_mutation_id, account_id
+                """
+            ).first()
+            if let row {
+                guard try row.decode(column: "account_id", as: String.self) == identity.accountID else {
+                    throw AppError(status: .forbidden, code: "client_mismatch", title: "Forbidden", detail: "This clientId belongs to another account.")
+                }
+                return try row.decode(column: "last_mutation_id", as: Int.self)
+            }
+            try await db.raw(
+                """
+                INSERT INTO sync_clients (client_id, account_id, device_id, last_mutation_id, updated_at)
+                VALUES (\(bind: clientID), \(bind: identity.accountID), \(bind: identity.deviceID), 0, \(bind: Clock.nowMillis()))
+                ON CONFLICT (client_id) DO NOTHING
+                """
+            ).run()
+        }
+        throw SyncError.clientRowMissing
+    }
+
+    /// The current JSON of `keys` (from this push's earlier mutations first, then the change log).
+    private static func load(_ keys: [EntityKey], context: MutationContext, on db: any SQLDatabase, pending: [ChangeRecord]) async throws -> [EntityKey: [UInt8]?] {
+        var entities: [EntityKey: [UInt8]?] = [:]
+        for key in keys {
+            let scope = SyncAuthorization.scope(of: key, context: context)
+            if let earlier = pending.last(where: { $0.scope == scope && $0.type == key.type && $0.id == key.id }) {
+                entities[key] = .some(earlier.data.map { Array($0.utf8) })
+                continue
+            }
+            let row = try await db.select().columns("op", "data").from("changes").where("scope", .equal, scope.rawValue)
+                .where("entity_type", .equal, key.type.rawValue).where("entity_id", .equal, key.id).first()
+            let data = try row.flatMap { try $0.decode(column: "op", as: String.self) == "upsert" ? try $0.decode(column: "data", as: String?.self) : nil }
+            entities[key] = .some(data.map { Array($0.utf8) })
+        }
+        return entities
+    }
+
+    /// One change per entity (its final state), in first-written order.
+    private static func latestPerEntity(_ changes: [ChangeRecord]) -> [ChangeRecord] {
+        var order: [String] = []
+        var latest: [String: ChangeRecord] = [:]
+        for change in changes {
+            let key = "\(change.scope.rawValue)|\(change.type.rawValue)|\(change.id)"
+            if latest[key] == nil { order.append(key) }
+            latest[key] = change
+        }
+        return order.map { latest[$0]! }
+    }
+}
+
+enum SyncError: Error {
+    case unknownEntityType(String)
+    case clientRowMissing
+}
+
+/// The server's HLC, shared by every request of this instance.
+final class ServerClock: Sendable {
+    private let clock = Mutex(HybridLogicalClock(node: "server"))
+
+    func now() -> HLC { clock.withLock { $0.tick() } }
+
+    /// The timestamp to record for a device's edit (bounded skew; see `HybridLogicalClock.admit`).
+    func admit(_ remote: HLC) -> HLC { clock.withLock { $0.admit(remote) } }
+}

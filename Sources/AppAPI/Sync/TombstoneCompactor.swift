@@ -1,0 +1,51 @@
+import Logging
+import ServiceLifecycle
+import SQLKit
+import SyncCore
+
+/// Deletes tombstones older than the horizon (default 30 days) and raises each scope's `purged_seq`, so a client
+/// whose cursor predates them is told to re-download the scope instead of silently missing a delete.
+struct TombstoneCompactor: Sendable {
+    static let defaultHorizon: Duration = .seconds(30 * 24 * 3600)
+
+    let database: any Database
+
+    /// Purges tombstones changed before `now - horizon`; returns how many rows went.
+    @discardableResult
+    func purge(horizon: Duration = Self.defaultHorizon, now: Int = Clock.nowMillis()) async throws -> Int {
+        let cutoff = now - Int(horizon.components.seconds) * 1000
+        return try await database.transaction { db in
+            let rows = try await db.select().columns("scope", "seq").from("changes").where("op", .equal, "delete").where("changed_at", .lessThan, cutoff)
+                .all()
+            var newest: [String: Int] = [:]
+            for row in rows {
+                let scope = try row.decode(column: "scope", as: String.self)
+                newest[scope] = max(newest[scope] ?? 0, try row.decode(column: "seq", as: Int.self))
+            }
+            for (scope, seq) in newest.sorted(by: { $0.key < $1.key }) {
+                try await db.raw("UPDATE scope_heads SET purged_seq = \(bind: seq) WHERE scope = \(bind: scope) AND purged_seq < \(bind: seq)").run()
+                try await db.delete(from: "changes").where("scope", .equal, scope).where("op", .equal, "delete").where("seq", .lessThanOrEqual, seq).run()
+            }
+            return rows.count
+        }
+    }
+}
+
+/// Runs the compactor hourly while the server is up.
+struct TombstoneCompactorService: Service {
+    let compactor: TombstoneCompactor
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let purged = try await compactor.purge()
+                if purged > 0 { logger.info("purged tombstones", metadata: ["sync.purged": "\(purged)"]) }
+            } catch {
+                logger.warning("tombstone compaction failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            // Ends quietly on shutdown: a sleep cut short is not a failure.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+        }
+    }
+}
