@@ -9,6 +9,9 @@ struct APIImplementation: APIProtocol {
     let tokens: TokenService
     let identity: IdentityService
     let sync: SyncService
+    let cases: CaseStore
+    let blobs: BlobStore
+    let idempotency: IdempotencyStore
     /// The contract the server was built from, served at `GET /openapi.yaml`.
     let openAPIDocument: Data
 
@@ -17,7 +20,10 @@ struct APIImplementation: APIProtocol {
         self.catalog = CatalogRepository(database: database)
         self.tokens = TokenService(database: database)
         self.identity = IdentityService(database: database, tokens: tokens, bcryptCost: bcryptCost)
-        self.sync = SyncService(database: database, clock: ServerClock())
+        self.cases = CaseStore(database: database, observers: [CaseMessages(), RectificationTasks()], calendar: CalendarCache())
+        self.sync = SyncService(database: database, clock: ServerClock(), cases: cases)
+        self.blobs = BlobStore(database: database)
+        self.idempotency = IdempotencyStore(database: database)
         self.openAPIDocument = openAPIDocument
     }
 

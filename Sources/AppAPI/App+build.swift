@@ -35,12 +35,15 @@ func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger
 
 /// Assembles the application over an open, migrated database; the database is closed on shutdown.
 func buildApplication(_ config: AppConfig, database: any Database, logger: Logger) throws -> some ApplicationProtocol {
-    let router = try buildRouter(config, database: database)
+    let (router, api) = try buildRouter(config, database: database)
     let host = config.host
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OneTrip"),
-        services: [DatabaseService(database: database), TombstoneCompactorService(compactor: TombstoneCompactor(database: database), logger: logger)],
+        services: [
+            DatabaseService(database: database), TombstoneCompactorService(compactor: TombstoneCompactor(database: database), logger: logger),
+            PendingMaterialsService(job: PendingMaterialsJob(database: database, cases: api.cases), logger: logger),
+        ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.port
             logger.notice("listening on http://\(host):\(port)")
@@ -49,7 +52,7 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     )
 }
 
-func buildRouter(_ config: AppConfig, database: any Database) throws -> Router<AppRequestContext> {
+func buildRouter(_ config: AppConfig, database: any Database) throws -> (Router<AppRequestContext>, APIImplementation) {
     let router = Router(context: AppRequestContext.self)
     // Middleware applies to routes added after it (and to the not-found responder), so it goes first.
     router.middlewares.add(RequestScopeMiddleware())
@@ -61,7 +64,7 @@ func buildRouter(_ config: AppConfig, database: any Database) throws -> Router<A
     let api = APIImplementation(database: database, openAPIDocument: document, bcryptCost: config.bcryptCost)
     // Compact JSON: phones pay for every byte, and sync pages are budgeted against the JSON they carry.
     try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]))
-    return router
+    return (router, api)
 }
 
 /// The contract the binary was generated from: `APPAPI_OPENAPI_PATH`, else `openapi.yaml` beside `seeds/`.

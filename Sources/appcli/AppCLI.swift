@@ -7,7 +7,7 @@ struct AppCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appcli",
         abstract: "OneTrip in the terminal: browse the catalog (more commands arrive with each capability).",
-        subcommands: [CatalogCommand.self]
+        subcommands: [CatalogCommand.self, BenchCommand.self]
     )
 }
 

@@ -7,11 +7,17 @@ struct BodyLimitMiddleware: RouterMiddleware {
     /// 1 MiB: ample for every JSON body of the API; material uploads will get their own, larger limit.
     static let defaultLimit = 1 << 20
 
-    let limit: Int
+    let defaultLimit: Int
+    /// Larger limits for routes that take files.
+    let routeLimits: [String: Int]
 
-    init(limit: Int = Self.defaultLimit) { self.limit = limit }
+    init(limit: Int = Self.defaultLimit, routeLimits: [String: Int] = ["/v1/blobs": BlobStore.maxBytes]) {
+        self.defaultLimit = limit
+        self.routeLimits = routeLimits
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let limit = routeLimits[request.uri.path] ?? defaultLimit
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw AppError.payloadTooLarge(limit: limit)
         }

@@ -80,5 +80,46 @@ enum Schema {
                 "CREATE INDEX changes_tombstones ON changes (op, changed_at)",
             ]
         },
+        Migration(version: 5, name: "blobs and idempotency keys") { engine in
+            [
+                // Material files, content-addressed; the bytes live in the database so every instance serves them.
+                """
+                CREATE TABLE blobs (
+                    sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content_type TEXT NOT NULL,
+                    bytes \(engine == .postgres ? "BYTEA" : "BLOB") NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                "CREATE TABLE blob_owners (sha256 TEXT NOT NULL, account_id TEXT NOT NULL, PRIMARY KEY (sha256, account_id))",
+                // Same key + same body → same answer; a key is scoped to the account that used it.
+                """
+                CREATE TABLE idempotency_keys (
+                    account_id TEXT NOT NULL, key TEXT NOT NULL, operation TEXT NOT NULL, request_hash TEXT NOT NULL,
+                    status BIGINT, response TEXT, created_at BIGINT NOT NULL, PRIMARY KEY (account_id, key))
+                """,
+            ]
+        },
+        Migration(version: 6, name: "cases") { _ in
+            [
+                // The case itself lives in the change log (user and department scopes); this index serves the
+                // workbench filters, deadlines and statistics.
+                """
+                CREATE TABLE case_index (
+                    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, department_id TEXT NOT NULL, matter_code TEXT NOT NULL,
+                    state TEXT NOT NULL, deadline TEXT, pending_due TEXT, submitted_at BIGINT, accepted_at BIGINT, decided_at BIGINT,
+                    completed_at BIGINT, visits BIGINT NOT NULL, promised_visits BIGINT NOT NULL, rating BIGINT,
+                    bundle_submission_id TEXT, updated_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX case_index_department ON case_index (department_id, state)",
+                "CREATE INDEX case_index_account ON case_index (account_id, updated_at)",
+                // 整改: a 不满意/非常不满意 rating opens a task for the department, due in 15 working days.
+                """
+                CREATE TABLE rectification_tasks (
+                    id TEXT PRIMARY KEY, case_id TEXT NOT NULL, department_id TEXT NOT NULL, rating BIGINT NOT NULL,
+                    comment TEXT, due TEXT NOT NULL, status TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+            ]
+        },
+        Migration(version: 7, name: "sync resets in progress") { _ in
+            ["CREATE TABLE sync_resets (client_id TEXT NOT NULL, scope TEXT NOT NULL, PRIMARY KEY (client_id, scope))"]
+        },
     ]
 }

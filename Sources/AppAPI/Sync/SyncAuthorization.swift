@@ -24,7 +24,7 @@ enum SyncAuthorization {
     /// The scope an entity a mutator touches lives in.
     static func scope(of key: EntityKey, context: MutationContext) -> Scope {
         switch key.type {
-        case .profile, .message: .user(context.accountID)
+        case .profile, .message, .caseFile, .appointment, .queueTicket: .user(context.accountID)
         case .department, .matter, .bundle, .feeItem, .serviceCenter, .faq, .licenseType: .public
         }
     }

@@ -9,6 +9,7 @@ struct SyncService: Sendable {
     let database: any Database
     /// The server's hybrid logical clock: bounds the timestamps devices send.
     let clock: ServerClock
+    let cases: CaseStore
 
     /// Pages are bounded by rows and by bytes of entity JSON.
     static let defaultLimit = 500
@@ -25,12 +26,16 @@ struct SyncService: Sendable {
     }
 
     func pull(_ request: PullRequest, identity: Identity) async throws -> PullPage {
-        let wanted = request.cursors ?? Dictionary(uniqueKeysWithValues: SyncAuthorization.readableScopes(identity).map { ($0, 0) })
-        for scope in wanted.keys where !SyncAuthorization.mayRead(scope, identity) {
+        // Every readable scope is served; the client's cursors say where it stands (a scope it never mentioned,
+        // e.g. one its account gained since, starts at 0).
+        for scope in (request.cursors ?? [:]).keys where !SyncAuthorization.mayRead(scope, identity) {
             throw AppError(status: .forbidden, code: "scope_forbidden", title: "Forbidden", detail: "This account may not read the scope '\(scope)'.")
         }
+        let wanted = Dictionary(uniqueKeysWithValues: SyncAuthorization.readableScopes(identity).map { ($0, 0) })
+            .merging(request.cursors ?? [:]) { _, given in given }
+        let resumingResets = try await resetsInProgress(clientID: request.clientID)
         let scopes = wanted.keys.sorted()
-        return try await database.read { db in
+        let (page, heads) = try await database.read { db in
             let heads = try await Self.heads(of: scopes, on: db)
             var cursors: [Scope: Int] = [:]
             var reset: [Scope] = []
@@ -38,8 +43,10 @@ struct SyncService: Sendable {
             for scope in scopes {
                 var cursor = wanted[scope] ?? 0
                 let head = heads[scope] ?? (seq: 0, purged: 0)
-                // Behind the tombstone horizon, or ahead of the server (restored from a backup): start over.
-                if cursor > head.seq || (cursor > 0 && cursor < head.purged) {
+                // Behind the tombstone horizon, or ahead of the server (restored from a backup): start over — unless
+                // the client is paging through a re-download it was already told to make.
+                let stale = cursor > 0 && cursor < head.purged && !resumingResets.contains(scope)
+                if cursor > head.seq || stale {
                     reset.append(scope)
                     cursor = 0
                 }
@@ -74,7 +81,32 @@ struct SyncService: Sendable {
             }
             let last = try await db.select().column("last_mutation_id").from("sync_clients").where("client_id", .equal, request.clientID)
                 .where("account_id", .equal, identity.accountID).first()?.decode(column: "last_mutation_id", as: Int.self) ?? 0
-            return PullPage(changes: changes, cursors: cursors, hasMore: hasMore, reset: reset, lastMutationID: last, serverHLC: clock.now())
+            return (PullPage(changes: changes, cursors: cursors, hasMore: hasMore, reset: reset, lastMutationID: last, serverHLC: clock.now()), heads)
+        }
+        try await recordResets(page, heads: heads, clientID: request.clientID, resuming: resumingResets)
+        return page
+    }
+
+    /// Scopes this client is re-downloading after a reset (its cursor may sit below the horizon meanwhile).
+    private func resetsInProgress(clientID: String) async throws -> Set<Scope> {
+        try await database.read { db in
+            Set(try await db.select().column("scope").from("sync_resets").where("client_id", .equal, clientID).all()
+                .compactMap { Scope(try $0.decode(column: "scope", as: String.self)) })
+        }
+    }
+
+    /// Remembers resets handed out, and forgets those whose re-download has passed the horizon.
+    private func recordResets(_ page: PullPage, heads: [Scope: (seq: Int, purged: Int)], clientID: String, resuming: Set<Scope>) async throws {
+        let finished = resuming.filter { (page.cursors[$0] ?? 0) >= (heads[$0]?.purged ?? 0) }
+        guard !page.reset.isEmpty || !finished.isEmpty else { return }
+        try await database.transaction { db in
+            for scope in page.reset {
+                try await db.insert(into: "sync_resets").columns("client_id", "scope").values(SQLBind(clientID), SQLBind(scope.rawValue))
+                    .ignoringConflicts(with: ["client_id", "scope"]).run()
+            }
+            for scope in finished {
+                try await db.delete(from: "sync_resets").where("client_id", .equal, clientID).where("scope", .equal, scope.rawValue).run()
+            }
         }
     }
 
@@ -122,17 +154,11 @@ struct SyncService: Sendable {
                 }
                 last = mutation.id
                 let context = MutationContext(accountID: identity.accountID, clientID: clientID, hlc: clock.admit(mutation.hlc), now: Int64(Clock.nowMillis()))
-                do {
-                    let mutator = try Mutators.named(mutation.name)
-                    let keys = try mutator.reads(mutation.args, context: context)
-                    var state = MutationState(entities: try await Self.load(keys, context: context, on: db, pending: changes))
-                    try mutator.apply(mutation.args, to: &state, context: context)
-                    changes += state.written.map { key in
-                        let data = state.json(key).map { String(decoding: $0, as: UTF8.self) }
-                        return ChangeRecord(scope: SyncAuthorization.scope(of: key, context: context), type: key.type, id: key.id, op: data == nil ? .delete : .upsert, data: data)
-                    }
+                switch try await run(mutation.name, args: mutation.args, context: context, on: db, pending: changes) {
+                case .success(let records):
+                    changes += records
                     results.append(MutationResult(id: mutation.id, status: .applied))
-                } catch let rejection as MutationRejection {
+                case .failure(let rejection):
                     results.append(MutationResult(id: mutation.id, status: .rejected, code: rejection.code, detail: rejection.detail))
                 }
             }
@@ -141,6 +167,38 @@ struct SyncService: Sendable {
                 .where("client_id", .equal, clientID).run()
             return PushOutcome(results: results, lastMutationID: last)
         }
+    }
+
+    /// Runs one named mutator authoritatively in the caller's transaction: loads what it reads (this batch's earlier
+    /// writes first), applies it, and returns the change records to append — or its rejection, having written nothing.
+    /// REST routes that mirror a mutator (`POST /v1/cases/{id}/withdraw`, …) call this too, so both paths share one rule.
+    func run(_ name: String, args: [UInt8], context: MutationContext, on db: any SQLDatabase, pending: [ChangeRecord] = []) async throws
+        -> Result<[ChangeRecord], MutationRejection>
+    {
+        let initial: [EntityKey: [UInt8]?]
+        var state: MutationState
+        do {
+            let mutator = try Mutators.named(name)
+            let keys = try mutator.reads(args, context: context)
+            initial = try await Self.load(keys, context: context, on: db, pending: pending)
+            state = MutationState(entities: initial)
+            try mutator.apply(args, to: &state, context: context)
+        } catch let rejection as MutationRejection {
+            return .failure(rejection)
+        }
+        var records: [ChangeRecord] = []
+        for key in state.written {
+            let new = state.json(key)
+            if key.type == .caseFile, let new {
+                let old = (initial[key] ?? nil).flatMap { try? SyncJSON.decoder.decode(Case.self, from: Data($0)) }
+                records += try await cases.persist(old: old, new: try SyncJSON.decoder.decode(Case.self, from: Data(new)), on: db)
+            } else {
+                let data = new.map { String(decoding: $0, as: UTF8.self) }
+                records.append(
+                    ChangeRecord(scope: SyncAuthorization.scope(of: key, context: context), type: key.type, id: key.id, op: data == nil ? .delete : .upsert, data: data))
+            }
+        }
+        return .success(records)
     }
 
     /// Takes the client's row lock (an UPDATE locks on both engines) and returns its last mutation id; the first
@@ -188,7 +246,7 @@ struct SyncService: Sendable {
     }
 
     /// One change per entity (its final state), in first-written order.
-    private static func latestPerEntity(_ changes: [ChangeRecord]) -> [ChangeRecord] {
+    static func latestPerEntity(_ changes: [ChangeRecord]) -> [ChangeRecord] {
         var order: [String] = []
         var latest: [String: ChangeRecord] = [:]
         for change in changes {

@@ -128,7 +128,11 @@ public struct AnyMutator: Sendable {
 /// Every mutator, by name. Capabilities add theirs here; server and client share the list.
 public enum Mutators {
     public static let all: [String: AnyMutator] = Dictionary(
-        uniqueKeysWithValues: [AnyMutator(ProfileUpdate.self), AnyMutator(MessageMarkRead.self)].map { ($0.name, $0) }
+        uniqueKeysWithValues: [
+            AnyMutator(ProfileUpdate.self), AnyMutator(MessageMarkRead.self),
+            AnyMutator(CaseSaveDraft.self), AnyMutator(CaseSubmit.self), AnyMutator(CaseWithdraw.self), AnyMutator(CaseSupplement.self),
+            AnyMutator(CaseRate.self),
+        ].map { ($0.name, $0) }
     )
 
     /// Looks a mutator up, or rejects the mutation as unknown.

@@ -75,4 +75,8 @@ public enum EntityType: String, Codable, Sendable, CaseIterable {
     case department, matter, bundle, feeItem = "fee_item", serviceCenter = "service_center", faq, licenseType = "license_type"
     // user scope
     case profile, message
+    /// A case (办件); also in its department's `dept:` scope. Spelled `caseFile` because `case` is a keyword.
+    case caseFile = "case"
+    case appointment
+    case queueTicket = "queue_ticket"
 }
