@@ -79,6 +79,7 @@ let package = Package(
             name: "AppAPITests",
             dependencies: [
                 "AppAPI",
+                "SyncCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
