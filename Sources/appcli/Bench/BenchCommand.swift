@@ -15,7 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent requests for the pull and hello phases.") var concurrency: Int = 32
     @Option(help: "Simulated phones for the push phase.") var phones: Int = 200
     @Option(help: "Mutations per push (a phone's queued edits).") var batch: Int = 5
-    @Option(help: "Phases to run: hello,pull,push (comma-separated).") var phases: String = "hello,pull,push"
+    @Option(help: "Phases to run: hello,pull,initial,push (comma-separated).") var phases: String = "hello,pull,initial,push"
 
     func run() async throws {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, phones))))
@@ -52,6 +52,14 @@ struct BenchCommand: AsyncParsableCommand {
                 let ratio = result.throughput / hello.throughput
                 print(String(format: "  ratio to hello-world: %.2f (budget ≥ 0.50) %@", ratio, ratio >= 0.5 ? "PASS" : "MISS"))
             }
+        }
+        if wanted.contains("initial") {
+            let phone = try await BenchPhone.register(server: server, http: http, label: "bench-initial")
+            let result = try await InitialSyncBench.run(phone: phone, http: http, server: server)
+            let rate = Double(result.entities) / result.seconds
+            print("initial sync into a fresh replica (\(result.entities) entities, \(result.pages) pages)")
+            print(String(format: "  %.2f s (budget ≤ 1 s) %@   %.0f entities/s (budget ≥ 20000) %@", result.seconds, result.seconds <= 1 ? "PASS" : "MISS", rate, rate >= 20000 ? "PASS" : "MISS"))
+            print(String(format: "  page payload / entity JSON: %.2f (budget ≤ 1.20) %@", result.payloadRatio, result.payloadRatio <= 1.2 ? "PASS" : "MISS"))
         }
         if wanted.contains("push") {
             print("registering \(phones) phones…")
