@@ -33,9 +33,13 @@ enum InitialSyncBench {
         request.body = .bytes(ByteBuffer(string: #"{"clientId":"\#(phone.clientID)-raw","limit":2000}"#))
         let response = try await http.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 << 20)
-        let page = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
-        let changes = page?["changes"] as? [[String: Any]] ?? []
-        let entityBytes = try changes.compactMap { $0["data"] }.reduce(0) { $0 + (try JSONSerialization.data(withJSONObject: $1)).count }
-        return entityBytes == 0 ? 0 : Double(body.readableBytes) / Double(entityBytes)
+        let bytes = Data(body.readableBytesView)
+        let page = try JSONSerialization.jsonObject(with: bytes) as? [String: Any]
+        let changes: [[String: Any]] = page?["changes"] as? [[String: Any]] ?? []
+        var entityBytes = 0
+        for change in changes {
+            if let data = change["data"] { entityBytes += try JSONSerialization.data(withJSONObject: data).count }
+        }
+        return entityBytes == 0 ? 0 : Double(bytes.count) / Double(entityBytes)
     }
 }
