@@ -38,7 +38,7 @@ enum InitialSyncBench {
         let changes: [[String: Any]] = page?["changes"] as? [[String: Any]] ?? []
         var entityBytes = 0
         for change in changes {
-            if let data = change["data"] { entityBytes += try JSONSerialization.data(withJSONObject: data).count }
+            if let data = change["data"] { entityBytes += try JSONSerialization.data(withJSONObject: data, options: [.withoutEscapingSlashes]).count }
         }
         return entityBytes == 0 ? 0 : Double(bytes.count) / Double(entityBytes)
     }
