@@ -54,13 +54,13 @@ struct LoadLoop {
     }
 
     static func code(of error: any Error) -> String {
-        if let error = error as? CLIError {
-            switch error {
-            case .problem(let problem): return problem.code
-            case .unexpected(let status): return "http_\(status)"
-            }
+        guard let error = CLIError.wrap(error) else { return String(describing: type(of: error)) }
+        switch error {
+        case .problem(let problem): return problem.code
+        case .unexpected(let status): return "http_\(status)"
+        case .rejected(let code, _): return code
+        default: return error.jsonObject["code"] as? String ?? "error"
         }
-        return String(describing: type(of: error))
     }
 }
 

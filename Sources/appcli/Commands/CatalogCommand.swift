@@ -1,48 +1,45 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import OpenAPIAsyncHTTPClient
-import OpenAPIRuntime
+import SyncCore
 
-/// `appcli catalog search|show`: the matter catalog.
+/// `appcli catalog search|show`: the matter catalog (事项), answered from the replica so it works offline.
 struct CatalogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "catalog", abstract: "Search and show matters (事项).", subcommands: [Search.self, Show.self]
+        commandName: "catalog", abstract: "Search and show matters (事项) from the replica (works offline).", subcommands: [Search.self, Show.self]
     )
 
     struct Search: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Search matters by keyword and filters.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Keywords, e.g. 营业执照.") var keywords: [String] = []
+        @Argument(help: "Keywords, e.g. 营业执照 (every word must match).") var keywords: [String] = []
         @Option(help: "real_estate, business, investment or personal.") var domain: String?
         @Flag(help: "Only matters that need nothing but the ID card (仅凭身份证可办).") var idCardOnly = false
-        @Option(help: "Page size, 1–100.") var limit: Int = 20
+        @Flag(help: "Only fully online matters (全程网办).") var fullyOnline = false
+        @Option(help: "Most results.") var limit: Int = 20
+
+        func validate() throws {
+            if let domain, MatterDomain(rawValue: domain) == nil {
+                throw ValidationError("--domain must be one of \(MatterDomain.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        }
 
         func run() async throws {
-            try await withAPIClient(global) { client in
-                let domain = try domain.map { raw in
-                    guard let value = Components.Schemas.MatterDomain(rawValue: raw) else { throw ValidationError("unknown domain \(raw)") }
-                    return value
+            try await withSession(global) { session in
+                let replica = try catalogReplica(session)
+                let wantedDomain = domain.flatMap(MatterDomain.init(rawValue:))
+                let found = try replica.searchMatters(keywords.isEmpty ? nil : keywords.joined(separator: " "), limit: .max).filter { matter in
+                    (wantedDomain == nil || matter.domain == wantedDomain) && (!idCardOnly || matter.idCardOnly) && (!fullyOnline || matter.fullyOnline)
                 }
-                let output = try await client.listMatters(
-                    query: .init(q: keywords.isEmpty ? nil : keywords.joined(separator: " "), domain: domain, idCardOnly: idCardOnly ? true : nil, limit: limit)
-                )
-                switch output {
-                case .ok(let ok):
-                    let page = try ok.body.json
-                    if global.json { return try printJSON(page) }
-                    var table = Table(["编码", "事项", "部门", "跑动", "承诺时限"])
-                    for matter in page.items {
-                        let promise = matter.promisedMinutes.map { "\($0)分钟" } ?? (matter.promisedDays == 0 ? "即办" : "\(matter.promisedDays)个工作日")
-                        table.append([matter.code, matter.name, matter.departmentName, "\(matter.onsiteVisits)次", promise])
-                    }
-                    print(table.render())
-                    if page.nextCursor != nil { print("… more results; narrow the search or raise --limit") }
-                case .badRequest(let problem):
-                    throw CLIError.problem(try problem.body.applicationProblemJson)
-                case .undocumented(let status, _):
-                    throw CLIError.unexpected(status)
+                let page = Array(found.prefix(limit))
+                if global.json { return try printJSON(page) }
+                guard !page.isEmpty else { return print("no matter matches") }
+                var table = Table(["编码", "事项", "部门", "跑动", "承诺时限"])
+                for matter in page {
+                    table.append([matter.code, clip(matter.name, 30), clip(matter.departmentName ?? matter.departmentId, 20), "\(matter.onsiteVisits)次", promise(matter)])
                 }
+                print(table.render())
+                if found.count > page.count { print("… \(found.count - page.count) more; narrow the search or raise --limit") }
             }
         }
     }
@@ -50,79 +47,89 @@ struct CatalogCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one matter with its materials.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Matter code.") var code: String
+        @Argument(help: "Matter code, e.g. 330100-RE-0004.") var code: String
 
         func run() async throws {
-            try await withAPIClient(global) { client in
-                switch try await client.getMatter(path: .init(code: code)) {
-                case .ok(let ok):
-                    let matter = try ok.body.json
-                    if global.json { return try printJSON(matter) }
-                    print("\(matter.name)  [\(matter.code)]")
-                    print("部门：\(matter.departmentName)  到现场：\(matter.onsiteVisits)次  全程网办：\(matter.fullyOnline ? "是" : "否")  仅凭身份证：\(matter.idCardOnly ? "是" : "否")")
-                    var table = Table(["材料", "必需", "可用电子证照"])
-                    for material in matter.materials {
-                        table.append([material.name, material.required ? "是" : "否", material.eLicenseType ?? "—"])
-                    }
-                    if !matter.materials.isEmpty { print(table.render()) }
-                case .notFound(let problem):
-                    throw CLIError.problem(try problem.body.applicationProblemJson)
-                case .undocumented(let status, _):
-                    throw CLIError.unexpected(status)
+            try await withSession(global) { session in
+                let replica = try catalogReplica(session)
+                guard let matter = try replica.entity(Matter.self, id: code) else {
+                    throw CLIError.rejected(code: "not_found", detail: "no matter has the code '\(code)' (search with `appcli catalog search`)")
                 }
+                if global.json { return try printJSON(matter) }
+                let bundles = try replica.entities(MatterBundle.self).filter { $0.matterCodes.contains(matter.code) }
+                print("\(matter.name)  [\(matter.code)]")
+                print("部门：\(matter.departmentName ?? matter.departmentId)    领域：\(matter.domain.label)    \(matter.kind == .immediate ? "即办件" : "承诺件")")
+                print("法定时限：\(matter.legalDays)个工作日    承诺时限：\(promise(matter))    到现场：\(matter.onsiteVisits)次")
+                let flags = [(matter.fullyOnline, "全程网办"), (matter.idCardOnly, "仅凭身份证可办"), (matter.expressDelivery, "可快递送达")]
+                    .filter(\.0).map(\.1)
+                if !flags.isEmpty { print(flags.joined(separator: " · ")) }
+                if let description = matter.description { print(description) }
+                if !matter.materials.isEmpty {
+                    var table = Table(["材料", "必需", "纸质", "可用电子证照"])
+                    for material in matter.materials {
+                        table.append([material.name, material.required ? "是" : "否", material.paperAllowed ? "可" : "否", material.eLicenseType ?? "—"])
+                    }
+                    print(table.render())
+                }
+                if !matter.feeItemCodes.isEmpty { print("收费项目：\(matter.feeItemCodes.joined(separator: "、"))") }
+                for bundle in bundles { print("属于一件事：\(bundle.name) [\(bundle.code)]") }
             }
         }
     }
 }
 
-/// Runs `body` with a client generated from openapi.yaml, shutting the HTTP client down afterwards.
-func withAPIClient(_ global: GlobalOptions, _ body: (Client) async throws -> Void) async throws {
-    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-    let client = Client(serverURL: try global.serverURL, transport: AsyncHTTPClientTransport(configuration: .init(client: httpClient)))
-    do {
-        try await body(client)
-    } catch let error as CLIError {
-        try? await httpClient.shutdown()
-        FileHandle.standardError.write(Data((error.message + "\n").utf8))
-        throw ExitCode(error.exitCode)
-    } catch let error as ClientError {
-        try? await httpClient.shutdown()
-        FileHandle.standardError.write(Data("error: cannot reach the server (\(error.underlyingError))\n".utf8))
-        throw ExitCode(CLIError.unreachableExitCode)
-    } catch {
-        try? await httpClient.shutdown()
-        throw error
-    }
-    try await httpClient.shutdown()
-}
+/// `appcli bundles [CODE]`: the 一件事 bundles, or one bundle's matters, from the replica.
+struct BundlesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bundles", abstract: "List the 一件事 bundles, or show one (works offline).")
 
-func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
-}
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "A bundle code to show its matters.") var code: String?
 
-/// Failures shown to the user as the server's problem (title, detail, code), never as a stack trace.
-/// Exit codes: 1 the server refused the request (4xx), 2 usage, 3 server unreachable, 4 server error.
-enum CLIError: Error {
-    case problem(Components.Schemas.Problem)
-    case unexpected(Int)
-
-    static let unreachableExitCode: Int32 = 3
-
-    var message: String {
-        switch self {
-        case .problem(let problem):
-            "error: \(problem.title)" + (problem.detail.map { " — \($0)" } ?? "") + " [\(problem.code)]"
-        case .unexpected(let status):
-            "error: unexpected HTTP status \(status)"
+    func run() async throws {
+        try await withSession(global) { session in
+            let replica = try catalogReplica(session)
+            let bundles = try replica.entities(MatterBundle.self)
+            if let code {
+                guard let bundle = bundles.first(where: { $0.code == code }) else {
+                    throw CLIError.rejected(code: "not_found", detail: "no bundle has the code '\(code)'")
+                }
+                let matters = try bundle.matterCodes.compactMap { try replica.entity(Matter.self, id: $0) }
+                if global.json { return try printJSON(BundleView(bundle: bundle, matters: matters)) }
+                print("\(bundle.name)  [\(bundle.code)]" + (bundle.promisedDays.map { $0 == 0 ? "  当日办结" : "  承诺\($0)个工作日" } ?? ""))
+                print(bundle.description)
+                var table = Table(["编码", "事项", "部门"])
+                for matter in matters { table.append([matter.code, matter.name, matter.departmentName ?? matter.departmentId]) }
+                return print(table.render())
+            }
+            if global.json { return try printJSON(bundles) }
+            var table = Table(["编码", "一件事", "事项数", "承诺时限"])
+            for bundle in bundles {
+                table.append([bundle.code, bundle.name, "\(bundle.matterCodes.count)", bundle.promisedDays.map { $0 == 0 ? "当日" : "\($0)个工作日" } ?? "—"])
+            }
+            print(table.render())
         }
     }
 
-    var exitCode: Int32 {
-        switch self {
-        case .problem(let problem): problem.status >= 500 ? 4 : 1
-        case .unexpected(let status): status >= 500 ? 4 : 1
-        }
+    private struct BundleView: Encodable {
+        var bundle: MatterBundle
+        var matters: [Matter]
     }
+}
+
+/// The replica, once it holds the catalog; else a clear instruction to sync first.
+func catalogReplica(_ session: Session) throws -> Replica {
+    let replica = try session.replica
+    guard try replica.count(.matter) > 0 else {
+        if session.profile.account == nil {
+            throw CLIError.usage("the catalog is not on this device yet: log in (`appcli login …`), then run `appcli sync`")
+        }
+        throw CLIError.usage("the catalog is not on this device yet: run `appcli sync` first")
+    }
+    return replica
+}
+
+/// The promised time limit as the app shows it (60分钟, 即办, 5个工作日).
+func promise(_ matter: Matter) -> String {
+    if let minutes = matter.promisedMinutes { return "\(minutes)分钟" }
+    return matter.promisedDays == 0 ? "即办" : "\(matter.promisedDays)个工作日"
 }

@@ -3,7 +3,8 @@ import OpenAPIRuntime
 import SyncCore
 
 /// SyncCore's transport over the generated client: pull and push as `openapi.yaml` describes them, with failures
-/// classified so the engine retries what may pass next time (timeouts, 429, 5xx) and stops on the rest.
+/// classified so the engine retries what may pass next time (timeouts, 429, 5xx) and stops on the rest. A 401 (after
+/// the bearer middleware's refresh failed) is thrown as the server's problem, so the command exits 3.
 extension SyncTransport {
     static func http(_ connection: APIConnection) -> SyncTransport {
         SyncTransport(
@@ -16,7 +17,7 @@ extension SyncTransport {
                 switch output {
                 case .ok(let ok): return try PullPage(try ok.body.json)
                 case .badRequest(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
-                case .unauthorized(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
+                case .unauthorized(let p): throw CLIError.problem(try p.body.applicationProblemJson)
                 case .forbidden(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
                 case .undocumented(let status, _): throw SyncTransportError.status(status)
                 }
@@ -38,7 +39,7 @@ extension SyncTransport {
                         results: response.results.map { MutationResult(id: $0.id, status: .init(rawValue: $0.status.rawValue)!, code: $0.code, detail: $0.detail) },
                         lastMutationID: response.lastMutationId)
                 case .badRequest(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
-                case .unauthorized(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
+                case .unauthorized(let p): throw CLIError.problem(try p.body.applicationProblemJson)
                 case .forbidden(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
                 case .undocumented(let status, _): throw SyncTransportError.status(status)
                 }
@@ -52,6 +53,8 @@ extension SyncTransport {
         do {
             return try await call()
         } catch let error as ClientError {
+            // A session that cannot be refreshed is not a network problem: the user has to log in again.
+            if let failure = error.underlyingError as? CLIError { throw failure }
             if error.underlyingError is DecodingError {
                 throw SyncTransportError.permanent("unreadable response: \(error.underlyingError)")
             }
