@@ -20,7 +20,7 @@ struct AppCLI: AsyncParsableCommand {
             ProfileCommand.self, MessagesCommand.self,
             SyncCommand.self, OfflineCommand.self, OutboxCommand.self,
             WorkbenchCommand.self,
-            BenchCommand.self,
+            SwarmCommand.self, BenchCommand.self,
         ]
     )
 

@@ -54,7 +54,7 @@ struct APIConnection: Sendable {
     var tokens: TokenStore { bearer.store }
 
     /// A connection to `serverURL` whose tokens live in `tokens` (a fresh, empty store by default).
-    init(serverURL: URL, http: HTTPClient = HTTPClient(eventLoopGroupProvider: .singleton), tokens: TokenStore = TokenStore()) {
+    init(serverURL: URL, http: HTTPClient = APIConnection.makeHTTPClient(), tokens: TokenStore = TokenStore()) {
         self.http = http
         self.serverURL = serverURL
         self.bearer = BearerMiddleware(store: tokens)
@@ -72,6 +72,12 @@ struct APIConnection: Sendable {
     }
 
     func shutdown() async { try? await http.shutdown() }
+
+    /// An HTTP client for one command: a refused or silent server is reported within seconds (AsyncHTTPClient keeps
+    /// retrying a connection until its connect timeout, 10 s by default).
+    static func makeHTTPClient() -> HTTPClient {
+        HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(3))))
+    }
 
     /// `POST /v1/auth/refresh`. A refresh token that is unknown, expired or reused ends the session for good.
     private static func exchange(_ refreshToken: String, on client: Client) async throws -> TokenStore.Tokens {

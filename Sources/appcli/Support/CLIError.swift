@@ -129,6 +129,10 @@ enum CLIError: Error {
 
     private static func shortDescription(_ error: any Error) -> String {
         let text = String(describing: error)
+        for (needle, plain) in [("Connection refused", "connection refused"), ("connectTimeout", "connection timed out"), ("deadlineExceeded", "no answer in time")]
+        where text.contains(needle) {
+            return plain
+        }
         return text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 }
