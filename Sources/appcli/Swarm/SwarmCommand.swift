@@ -17,7 +17,7 @@ struct SwarmCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Simulated phones (devices).") var phones: Int = 50
     @Option(help: "How long the journeys run, e.g. 60s, 2m.") var duration: String = "30s"
-    @Option(help: "Share of journey steps a phone spends offline (changes queue, then sync on reconnect), 0–1.") var offlineRatio: Double = 0.2
+    @Option(help: "Share of the phones offline at a time (their changes queue, then sync on reconnect), 0–1.") var offlineRatio: Double = 0.2
     @Option(help: "Share of phones that are a citizen's second device (two devices editing the same drafts), 0–1.") var twoDeviceShare: Double = 0.2
     @Option(help: "Mean pause between a user's actions, e.g. 500ms, 1s.") var think: String = "500ms"
     @Option(help: "Most simulated clerks (one per department among the demo clerks).") var clerks: Int = 16
@@ -56,10 +56,12 @@ struct SwarmCommand: AsyncParsableCommand {
         let pairs = min(phones / 2, Int((Double(phones) * twoDeviceShare / 2).rounded()))
         let plan = Array(repeating: 2, count: pairs) + Array(repeating: 1, count: phones - 2 * pairs)
         let citizens = try await inParallel(plan.indices.map { $0 }, width: 8, label: "registering citizens") { index in
-            try await SwarmCitizen.register(index: index, devices: plan[index], server: server, http: http, stats: stats)
+            try await retryingTransient { try await SwarmCitizen.register(index: index, devices: plan[index], server: server, http: http, stats: stats) }
         }
         let devices = citizens.flatMap(\.devices)
-        _ = try await inParallel(devices, width: 16, label: "initial sync") { device in try await device.sync("initial sync", stats: stats) }
+        _ = try await inParallel(devices, width: 16, label: "initial sync") { device in
+            try await retryingTransient { try await device.sync("initial sync", stats: stats) }
+        }
         let setupSeconds = seconds(ContinuousClock.now - setupStart)
 
         let departments = Set(shifts.map(\.department))
@@ -69,7 +71,7 @@ struct SwarmCommand: AsyncParsableCommand {
         let keywords = ["营业执照", "不动产", "公积金", "社保", "户籍", "身份证", "出生", "退休", "结婚", "税", "证明", "登记", "变更"]
         let runStart = ContinuousClock.now
         let world = SwarmWorld(
-            stats: stats, deadline: runStart + runFor, think: pause, offlineRatio: offlineRatio, matters: matters,
+            stats: stats, deadline: runStart + runFor, think: pause, offlineRatio: offlineRatio, phones: devices.count, matters: matters,
             bundles: try devices[0].replica.entities(MatterBundle.self), keywords: keywords)
         note("running \(devices.count) phones (\(citizens.count) citizens) and \(shifts.count) clerks for \(duration)…")
         await withTaskGroup(of: Void.self) { group in
@@ -156,6 +158,20 @@ func inParallel<Item: Sendable, Result: Sendable>(
         }
         if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
         return results.map { $0! }
+    }
+}
+
+/// Runs a setup step, trying again (up to three times, after a short pause) when the server was busy or unreachable.
+func retryingTransient<T>(_ body: () async throws -> T) async throws -> T {
+    var attempt = 1
+    while true {
+        do {
+            return try await body()
+        } catch {
+            guard attempt < 3, let failure = CLIError.wrap(error), failure.exitCode == ExitStatus.server else { throw error }
+            try await Task.sleep(for: .milliseconds(300 * attempt))
+            attempt += 1
+        }
     }
 }
 

@@ -7,8 +7,10 @@ struct SwarmWorld: Sendable {
     let deadline: ContinuousClock.Instant
     /// Mean pause between a user's actions (uniform in 0…2×).
     let think: Duration
-    /// Share of journey steps spent offline (changes queue, then sync on reconnect).
+    /// Share of the phones offline at a time (their changes queue, then sync on reconnect).
     let offlineRatio: Double
+    /// How many phones there are.
+    let phones: Int
     /// Matters whose department has a simulated clerk, so cases move on.
     let matters: [Matter]
     let bundles: [MatterBundle]
@@ -35,9 +37,11 @@ struct CitizenJourney: Sendable {
     func run() async {
         while !world.isOver {
             let roll = Double.random(in: 0..<1)
+            // Go offline with probability R while fewer than R·N phones are: about R of the phones are offline at a time.
+            let offlineRoom = Double(stats.counters.offlineNow) < world.offlineRatio * Double(world.phones)
             if citizen.devices.count == 2 && roll < 0.12 {
                 await attempt { try await twoDevices() }
-            } else if roll < 0.12 + world.offlineRatio * 0.88 {
+            } else if offlineRoom && Double.random(in: 0..<1) < world.offlineRatio {
                 await attempt { try await offlineEpisode(citizen.devices.randomElement()!) }
             } else {
                 await attempt { try await onlineStep(citizen.devices.randomElement()!) }

@@ -15,6 +15,10 @@ struct SwarmProgressBar: Sendable {
             try? await Task.sleep(for: .milliseconds(interactive ? 250 : 1000))
             let elapsed = min(seconds(ContinuousClock.now - start), total)
             let (ok, failed) = stats.completed
+            stats.count {
+                $0.offlineShareSum += Double($0.offlineNow) / Double(max(phones, 1))
+                $0.offlineShareSamples += 1
+            }
             let counters = stats.counters
             let width = 30
             let filled = total > 0 ? Int(Double(width) * elapsed / total) : width

@@ -37,6 +37,8 @@ struct SwarmReport: Encodable {
     var casesCreated: Int
     var clerkActions: Int
     var offlineEpisodes: Int
+    /// The mean share of phones that were offline during the run (sampled).
+    var offlineShare: Double
     var queuedOffline: Int
     var twoDeviceEdits: Int
     var twoDeviceConverged: Int
@@ -86,6 +88,7 @@ struct SwarmReport: Encodable {
         casesCreated = counters.casesCreated
         clerkActions = counters.clerkActions
         offlineEpisodes = counters.offlineEpisodes
+        offlineShare = counters.offlineShareSamples == 0 ? 0 : counters.offlineShareSum / Double(counters.offlineShareSamples)
         queuedOffline = counters.queuedOffline
         twoDeviceEdits = counters.twoDeviceEdits
         twoDeviceConverged = counters.twoDeviceConverged
@@ -112,7 +115,9 @@ struct SwarmReport: Encodable {
                     + "clerks %d workbench calls (%.1f/s), %d actions",
                 operations, operationsPerSecond, mutationsApplied, mutationsPerSecond, mutationsRejected, casesCreated, clerkOperations,
                 clerkOperationsPerSecond, clerkActions))
-        out.append("offline: \(offlineEpisodes) episodes, \(queuedOffline) changes queued offline; two-device edits: \(twoDeviceConverged)/\(twoDeviceEdits) ended on the later edit")
+        out.append(
+            String(format: "offline: %d episodes, %.0f%% of the phones offline on average, ", offlineEpisodes, offlineShare * 100)
+                + "\(queuedOffline) changes queued offline; two-device edits: \(twoDeviceConverged)/\(twoDeviceEdits) ended on the later edit")
         out.append("")
         var table = Table(["operation", "count", "per s", "p50 ms", "p90 ms", "p99 ms", "max ms", "failures"])
         for line in lines {

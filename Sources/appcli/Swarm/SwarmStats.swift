@@ -24,6 +24,9 @@ final class SwarmStats: Sendable {
         var clerkActions = 0
         /// Phones offline right now.
         var offlineNow = 0
+        /// Sums of the share of phones offline, sampled by the progress bar, for the mean.
+        var offlineShareSum = 0.0
+        var offlineShareSamples = 0
     }
 
     private let operations = Mutex([String: Operation]())
