@@ -48,8 +48,8 @@ public struct HLC: Comparable, Hashable, Sendable, Codable, CustomStringConverti
     }
 }
 
-/// A hybrid logical clock (Kulkarni et al.). `maxSkew` bounds how far a remote timestamp may run ahead of the
-/// local wall clock: the server refuses to let a device whose clock is set days ahead win every future edit.
+/// A hybrid logical clock (Kulkarni et al.). `maxSkew` bounds how far a device's timestamp may run ahead of the
+/// server's wall clock (`admit`): a device whose clock is set days ahead cannot win every future edit.
 public struct HybridLogicalClock: Sendable {
     public private(set) var last: HLC
     public let node: String
@@ -79,20 +79,20 @@ public struct HybridLogicalClock: Sendable {
         return last
     }
 
-    /// Merges a timestamp received from elsewhere, so later local events order after it. A timestamp further
-    /// ahead of the local wall clock than `maxSkewMillis` is not adopted; the clamped result is returned instead.
+    /// Merges a timestamp from a trusted clock (a phone merging the server's `serverHlc`), so later local events order
+    /// after it — a phone whose wall clock is a day slow catches up here. Untrusted stamps (a device's, on the server)
+    /// go through `admit`, which bounds the skew first.
     @discardableResult
     public mutating func receive(_ remote: HLC) -> HLC {
         let wall = wallClock()
-        let bounded = remote.physical > wall + maxSkewMillis ? HLC(physical: wall + maxSkewMillis, logical: 0, node: remote.node) : remote
-        let physical = max(wall, last.physical, bounded.physical)
+        let physical = max(wall, last.physical, remote.physical)
         let logical: Int32
-        if physical == last.physical && physical == bounded.physical {
-            logical = max(last.logical, bounded.logical) + 1
+        if physical == last.physical && physical == remote.physical {
+            logical = max(last.logical, remote.logical) + 1
         } else if physical == last.physical {
             logical = last.logical + 1
-        } else if physical == bounded.physical {
-            logical = bounded.logical + 1
+        } else if physical == remote.physical {
+            logical = remote.logical + 1
         } else {
             logical = 0
         }
