@@ -68,7 +68,8 @@ struct ProfileStore: Sendable {
     var profileURL: URL { directory.appendingPathComponent("profile.json") }
     var deviceKeyURL: URL { directory.appendingPathComponent("device-key.pem") }
     var replicaURL: URL { directory.appendingPathComponent("replica.sqlite") }
-    private var lockURL: URL { directory.appendingPathComponent(".lock") }
+    /// The file `flock` is taken on (see `ProfileLock`).
+    var lockURL: URL { directory.appendingPathComponent(".lock") }
 
     /// `$APPCLI_HOME`, or `~/.appcli`.
     static var home: URL {
@@ -122,13 +123,8 @@ struct ProfileStore: Sendable {
 
     /// Runs `body` holding an exclusive lock on the profile (`flock`, released when the process dies).
     func withLock<T>(_ body: () throws -> T) throws -> T {
-        let fd = open(lockURL.path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CLIError.local("cannot open \(lockURL.path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw CLIError.local("cannot lock \(lockURL.path): \(String(cString: strerror(errno)))") }
-        }
-        defer { flock(fd, LOCK_UN) }
+        let lock = try ProfileLock(self)
+        defer { lock.release() }
         return try body()
     }
 

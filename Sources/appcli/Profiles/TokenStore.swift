@@ -125,7 +125,7 @@ struct ProfileLock {
     private let fd: Int32
 
     init(_ profile: ProfileStore) throws {
-        let path = profile.directory.appendingPathComponent(".lock").path
+        let path = profile.lockURL.path
         fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CLIError.local("cannot open \(path): \(String(cString: strerror(errno)))") }
         while flock(fd, LOCK_EX) != 0 {
