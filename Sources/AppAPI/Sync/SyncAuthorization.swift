@@ -26,6 +26,8 @@ enum SyncAuthorization {
         switch key.type {
         case .profile, .message, .caseFile, .appointment, .queueTicket: .user(context.accountID)
         case .department, .matter, .bundle, .feeItem, .serviceCenter, .faq, .licenseType: .public
+        // Slots are server-side state that `SyncService` keeps out of the change log; they are never published.
+        case .appointmentSlot: .public
         }
     }
 }

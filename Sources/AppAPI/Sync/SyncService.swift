@@ -189,7 +189,10 @@ struct SyncService: Sendable {
         var records: [ChangeRecord] = []
         for key in state.written {
             let new = state.json(key)
-            if key.type == .caseFile, let new {
+            if key.type == .appointmentSlot {
+                // Server-side state: back to its own table, never into the change log.
+                try await AppointmentSlotStore.persist(key, json: new, on: db)
+            } else if key.type == .caseFile, let new {
                 let old = (initial[key] ?? nil).flatMap { try? SyncJSON.decoder.decode(Case.self, from: Data($0)) }
                 records += try await cases.persist(old: old, new: try SyncJSON.decoder.decode(Case.self, from: Data(new)), on: db)
             } else {
@@ -228,10 +231,11 @@ struct SyncService: Sendable {
         throw SyncError.clientRowMissing
     }
 
-    /// The current JSON of `keys` (from this push's earlier mutations first, then the change log).
+    /// The current JSON of `keys` (from this push's earlier mutations first, then the change log), plus the
+    /// appointment slots the mutator needs, which live outside the change log (`AppointmentSlotStore`).
     private static func load(_ keys: [EntityKey], context: MutationContext, on db: any SQLDatabase, pending: [ChangeRecord]) async throws -> [EntityKey: [UInt8]?] {
         var entities: [EntityKey: [UInt8]?] = [:]
-        for key in keys {
+        for key in keys where key.type != .appointmentSlot {
             let scope = SyncAuthorization.scope(of: key, context: context)
             if let earlier = pending.last(where: { $0.scope == scope && $0.type == key.type && $0.id == key.id }) {
                 entities[key] = .some(earlier.data.map { Array($0.utf8) })
@@ -242,7 +246,8 @@ struct SyncService: Sendable {
             let data = try row.flatMap { try $0.decode(column: "op", as: String.self) == "upsert" ? try $0.decode(column: "data", as: String?.self) : nil }
             entities[key] = .some(data.map { Array($0.utf8) })
         }
-        return entities
+        let slots = try await AppointmentSlotStore.mutationState(for: keys, loaded: entities, now: context.now, on: db)
+        return entities.merging(slots) { logged, _ in logged }
     }
 
     /// One change per entity (its final state), in first-written order.

@@ -132,6 +132,7 @@ public enum Mutators {
             AnyMutator(ProfileUpdate.self), AnyMutator(MessageMarkRead.self),
             AnyMutator(CaseSaveDraft.self), AnyMutator(CaseSubmit.self), AnyMutator(CaseWithdraw.self), AnyMutator(CaseSupplement.self),
             AnyMutator(CaseRate.self),
+            AnyMutator(AppointmentBook.self), AnyMutator(AppointmentCancel.self),
         ].map { ($0.name, $0) }
     )
 

@@ -79,4 +79,8 @@ public enum EntityType: String, Codable, Sendable, CaseIterable {
     case caseFile = "case"
     case appointment
     case queueTicket = "queue_ticket"
+    // server-side state, never synced
+    /// A bookable slot at a service centre (`AppointmentSlot`): loaded into a `MutationState` by the server only, so
+    /// it never appears in a change, a pull or a phone's replica.
+    case appointmentSlot = "appointment_slot"
 }
