@@ -146,7 +146,7 @@ var transferMaterials: [[String: Any]] {
 
     @Test(arguments: TestEngine.enabled)
     func acceptedPendingCasesTerminateWhenMaterialsNeverArrive(engine: TestEngine) async throws {
-        try await withTestAppAndDatabase(engine) { client, location in
+        try await withTestAppDatabase(engine) { client, database in
             let citizen = try await client.loginCitizen()
             let clerk = try await client.loginStaff(Clerks.realEstate)
             let case_ = try #require(try await client.createCase(citizen.accessToken, body: ["matterCode": "330100-RE-0004", "materials": transferMaterials]).json(Components.Schemas.CaseList.self).items.first)
@@ -154,12 +154,10 @@ var transferMaterials: [[String: Any]] {
             let due = WorkingCalendar.weekendsOnly.addingWorkingDays(3, to: WorkingCalendar.day(fromMillis: now))
             let pending = try await client.act(clerk.accessToken, case_.id, "acceptPending", ["pendingMaterials": ["结婚证"], "pendingDue": due])
             #expect(try pending.json(CaseView.self).state == .acceptedPending, "\(pending.text)")
-            let database = try await openDatabase(location, logger: testLogger)
             let job = PendingMaterialsJob(database: database, cases: CaseStore(database: database, observers: [CaseMessages()], calendar: CalendarCache()))
             #expect(try await job.run(now: now).isEmpty, "not before its due date")
             let later = WorkingCalendar.startOfDayMillis(due) + 2 * 86_400_000
             #expect(try await job.run(now: later) == [case_.id])
-            await database.shutdown()
             let final = try await client.get("/v1/cases/\(case_.id)", token: citizen.accessToken).json(CaseView.self)
             #expect(final.state == .terminated && final.timeline.last?.actorKind == .system)
         }
@@ -167,13 +165,12 @@ var transferMaterials: [[String: Any]] {
 
     @Test(arguments: TestEngine.enabled)
     func overdueCasesAreFlaggedAndPoorRatingsOpenRectification(engine: TestEngine) async throws {
-        try await withTestAppAndDatabase(engine) { client, location in
+        try await withTestAppDatabase(engine) { client, database in
             let citizen = try await client.loginCitizen()
             let clerk = try await client.loginStaff(Clerks.realEstate)
             let case_ = try #require(try await client.createCase(citizen.accessToken, body: ["matterCode": "330100-RE-0004", "materials": transferMaterials]).json(Components.Schemas.CaseList.self).items.first)
             #expect(try await client.act(clerk.accessToken, case_.id, "accept").status == .ok)
             // Time passes: the promised date is moved into the past in storage.
-            let database = try await openDatabase(location, logger: testLogger)
             try await database.transaction { db in
                 let store = CaseStore(database: database, observers: [], calendar: CalendarCache())
                 var stale = try #require(try await store.load(case_.id, on: db))
@@ -181,7 +178,6 @@ var transferMaterials: [[String: Any]] {
                 stale.deadline = "2026-01-05"
                 try await ChangeLog.append(try await store.persist(old: old, new: stale, on: db), on: db)
             }
-            await database.shutdown()
             struct Queue: Decodable { var items: [Components.Schemas.WorkbenchCase] }
             let overdue = try await client.get("/v1/workbench/cases?overdue=true", token: clerk.accessToken).json(Queue.self)
             #expect(overdue.items.map(\._case.id) == [case_.id] && overdue.items[0].overdue)

@@ -170,11 +170,10 @@ import Testing
 
     @Test(arguments: TestEngine.enabled)
     func cursorsBehindTheTombstoneHorizonAreReset(engine: TestEngine) async throws {
-        try await withTestAppAndDatabase(engine) { client, location in
+        try await withTestAppDatabase(engine) { client, database in
             let session = try await client.loginCitizen()
             let (_, cursors, _) = try await client.pullAll(session.accessToken, clientID: "phone-0001")
             // A matter is withdrawn from the catalog; its tombstone is later compacted away.
-            let database = try await openDatabase(location, logger: testLogger)
             try await database.transaction { db in
                 try await ChangeLog.append([ChangeRecord(scope: .public, type: .matter, id: "330100-RE-0001", op: .delete, data: nil)], on: db)
             }
@@ -182,7 +181,6 @@ import Testing
             let current = try await client.pull(session.accessToken, clientID: "phone-0001", cursors: cursors).json(PullResponse.self)
             #expect(current.changes.map(\.op) == [.delete] && current.reset.isEmpty)
             #expect(try await TombstoneCompactor(database: database).purge(horizon: .zero, now: Clock.nowMillis() + 1000) == 1)
-            await database.shutdown()
             // …one that was behind it is told to start the scope over.
             var stale = cursors
             stale["public"] = 3
@@ -212,7 +210,7 @@ import Testing
     }
 
     @Test func eventStreamsSayPokeAndKeepAlive() async throws {
-        let notifier = ChangeNotifier()
+        let notifier = ChangeNotifier(headsAreLocal: false)
         let stream = ServerSentEvents.stream(pokes: notifier.subscribe(to: [.public]), initial: [(.public, 7)], heartbeat: .milliseconds(20))
         var iterator = stream.makeAsyncIterator()
         #expect(String(decoding: await iterator.next()!, as: UTF8.self) == "event: poke\ndata: {\"scope\":\"public\",\"seq\":7}\n\n")

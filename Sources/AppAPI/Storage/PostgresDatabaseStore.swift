@@ -43,7 +43,7 @@ struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 /// PostgreSQL for scale-out: a pooled client shared by any number of stateless `appapi` instances.
 final class PostgresDatabaseStore: Database {
     let engine = DatabaseEngine.postgres
-    let notifier = ChangeNotifier()
+    let notifier = ChangeNotifier(headsAreLocal: false)
     let client: PostgresClient
     private let runTask: Task<Void, Never>
     private let listenTask = Mutex<Task<Void, Never>?>(nil)

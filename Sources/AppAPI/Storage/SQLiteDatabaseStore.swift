@@ -11,7 +11,7 @@ import Synchronization
 /// which is also what SQLite does) and a few reader connections that never block on the writer.
 final class SQLiteDatabaseStore: Database {
     let engine = DatabaseEngine.sqlite
-    let notifier = ChangeNotifier()
+    let notifier = ChangeNotifier(headsAreLocal: true)
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let writeLock = AsyncMutex()

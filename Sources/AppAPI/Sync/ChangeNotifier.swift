@@ -11,6 +11,12 @@ final class ChangeNotifier: Sendable {
     }
 
     private let subscribers = Mutex<[Int: Subscriber]>([:])
+    /// Heads learned from commits (exact only where this process is the only writer).
+    let heads: HeadCache
+
+    init(headsAreLocal: Bool) {
+        heads = HeadCache(enabled: headsAreLocal)
+    }
     private let nextID = Atomic<Int>(0)
 
     /// A scope and its newest sequence number.
@@ -21,6 +27,7 @@ final class ChangeNotifier: Sendable {
 
     func publish(_ heads: [Scope: Int]) {
         guard !heads.isEmpty else { return }
+        self.heads.advance(heads)
         let targets = subscribers.withLock { Array($0.values) }
         for subscriber in targets {
             for (scope, seq) in heads where subscriber.scopes.contains(scope) {

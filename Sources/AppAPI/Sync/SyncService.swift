@@ -11,6 +11,9 @@ struct SyncService: Sendable {
     let clock: ServerClock
     let cases: CaseStore
 
+    /// Exact only in the single-process SQLite mode (see `HeadCache`).
+    var headCache: HeadCache { database.notifier.heads }
+
     /// Pages are bounded by rows and by bytes of entity JSON.
     static let defaultLimit = 500
     static let maxLimit = 2000
@@ -33,10 +36,21 @@ struct SyncService: Sendable {
         }
         let wanted = Dictionary(uniqueKeysWithValues: SyncAuthorization.readableScopes(identity).map { ($0, 0) })
             .merging(request.cursors ?? [:]) { _, given in given }
-        let resumingResets = try await resetsInProgress(clientID: request.clientID)
         let scopes = wanted.keys.sorted()
-        let (page, heads) = try await database.read { db in
+        // Fast path: nothing new anywhere and nothing to reset — no query at all.
+        if let known = headCache.heads(of: scopes), let last = headCache.lastMutation(of: request.clientID),
+            scopes.allSatisfy({ scope in
+                let cursor = wanted[scope] ?? 0
+                return cursor == known[scope]!.seq && (cursor == 0 || cursor >= known[scope]!.purged)
+            })
+        {
+            return PullPage(changes: [], cursors: wanted, hasMore: false, reset: [], lastMutationID: last, serverHLC: clock.now())
+        }
+        let resumingResets = try await resetsInProgress(clientID: request.clientID)
+        let (page, heads) = try await database.read { [headCache] db in
             let heads = try await Self.heads(of: scopes, on: db)
+            headCache.learn(heads.mapValues { HeadCache.Head(seq: $0.seq, purged: $0.purged) }.merging(
+                scopes.filter { heads[$0] == nil }.map { ($0, HeadCache.Head(seq: 0, purged: 0)) }) { a, _ in a })
             var cursors: [Scope: Int] = [:]
             var reset: [Scope] = []
             var pending: [(Scope, Int)] = []
@@ -81,6 +95,7 @@ struct SyncService: Sendable {
             }
             let last = try await db.select().column("last_mutation_id").from("sync_clients").where("client_id", .equal, request.clientID)
                 .where("account_id", .equal, identity.accountID).first()?.decode(column: "last_mutation_id", as: Int.self) ?? 0
+            headCache.learnLastMutation(last, of: request.clientID)
             return (PullPage(changes: changes, cursors: cursors, hasMore: hasMore, reset: reset, lastMutationID: last, serverHLC: clock.now()), heads)
         }
         try await recordResets(page, heads: heads, clientID: request.clientID, resuming: resumingResets)
@@ -89,16 +104,23 @@ struct SyncService: Sendable {
 
     /// Scopes this client is re-downloading after a reset (its cursor may sit below the horizon meanwhile).
     private func resetsInProgress(clientID: String) async throws -> Set<Scope> {
-        try await database.read { db in
-            Set(try await db.select().column("scope").from("sync_resets").where("client_id", .equal, clientID).all()
-                .compactMap { Scope(try $0.decode(column: "scope", as: String.self)) })
+        if headCache.enabled && !headCache.resetsMayExist.withLock({ $0 }) { return [] }
+        let (mine, any) = try await database.read { db in
+            (
+                Set(try await db.select().column("scope").from("sync_resets").where("client_id", .equal, clientID).all()
+                    .compactMap { Scope(try $0.decode(column: "scope", as: String.self)) }),
+                try await db.select().column("scope").from("sync_resets").limit(1).first() != nil
+            )
         }
+        if !any { headCache.resetsMayExist.withLock { $0 = false } }
+        return mine
     }
 
     /// Remembers resets handed out, and forgets those whose re-download has passed the horizon.
     private func recordResets(_ page: PullPage, heads: [Scope: (seq: Int, purged: Int)], clientID: String, resuming: Set<Scope>) async throws {
         let finished = resuming.filter { (page.cursors[$0] ?? 0) >= (heads[$0]?.purged ?? 0) }
         guard !page.reset.isEmpty || !finished.isEmpty else { return }
+        if !page.reset.isEmpty { headCache.resetsMayExist.withLock { $0 = true } }
         try await database.transaction { db in
             for scope in page.reset {
                 try await db.insert(into: "sync_resets").columns("client_id", "scope").values(SQLBind(clientID), SQLBind(scope.rawValue))
@@ -137,7 +159,7 @@ struct SyncService: Sendable {
     /// Applies `mutations` in order, exactly once each, in one transaction: a rejected mutation writes nothing but
     /// still advances the client's last id, so it never blocks the ones after it.
     func push(clientID: String, mutations: [PendingMutation], identity: Identity) async throws -> PushOutcome {
-        try await database.transaction { db in
+        let outcome = try await database.transaction { db in
             var last = try await Self.lockClient(clientID, identity: identity, on: db)
             var results: [MutationResult] = []
             var changes: [ChangeRecord] = []
@@ -167,6 +189,8 @@ struct SyncService: Sendable {
                 .where("client_id", .equal, clientID).run()
             return PushOutcome(results: results, lastMutationID: last)
         }
+        headCache.learnLastMutation(outcome.lastMutationID, of: clientID)
+        return outcome
     }
 
     /// Runs one named mutator authoritatively in the caller's transaction: loads what it reads (this batch's earlier

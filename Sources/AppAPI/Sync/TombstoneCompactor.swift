@@ -14,6 +14,7 @@ struct TombstoneCompactor: Sendable {
     @discardableResult
     func purge(horizon: Duration = Self.defaultHorizon, now: Int = Clock.nowMillis()) async throws -> Int {
         let cutoff = now - Int(horizon.components.seconds) * 1000
+        defer { database.notifier.heads.invalidateHeads() }
         return try await database.transaction { db in
             let rows = try await db.select().columns("scope", "seq").from("changes").where("op", .equal, "delete").where("changed_at", .lessThan, cutoff)
                 .all()

@@ -8,6 +8,13 @@ import Testing
 
 /// Builds the real application over a fresh database of `engine` (seeded like a first start) and runs `body`
 /// against its router.
+/// The test app and its own database handle.
+func withTestAppDatabase(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClientProtocol, any Database) async throws -> Void) async throws {
+    try await withFreshDatabase(engine) { location in
+        try await withApp(testConfig(location)) { client, database in try await body(client, database) }
+    }
+}
+
 func withTestApp(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
     try await withFreshDatabase(engine) { location in
         try await withApp(testConfig(location)) { client in try await body(client) }
@@ -17,11 +24,17 @@ func withTestApp(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClie
 /// Builds the application over `config`, runs `body` against its router, and closes the database whatever happens
 /// (a failing expectation must not leave connections open).
 func withApp(_ config: AppConfig, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    try await withApp(config) { client, _ in try await body(client) }
+}
+
+/// Like `withApp`, also handing `body` the application's own database (writes through it are seen by the app's
+/// caches and pokes, as any write of the server is).
+func withApp(_ config: AppConfig, _ body: @escaping @Sendable (any TestClientProtocol, any Database) async throws -> Void) async throws {
     let database = try await openDatabase(config.database, logger: testLogger)
     do {
         try await prepareDatabase(database, config: config, logger: testLogger)
         let app = try buildApplication(config, database: database, logger: testLogger)
-        try await app.test(.router) { client in try await body(client) }
+        try await app.test(.router) { client in try await body(client, database) }
     } catch {
         await database.shutdown()
         throw error
