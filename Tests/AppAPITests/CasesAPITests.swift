@@ -192,6 +192,15 @@ var transferMaterials: [[String: Any]] {
             #expect(try twice.problem().code == "already_rated")
             let after = try await client.get("/v1/stats").json(Components.Schemas.Stats.self)
             #expect(after.city.openRectifications == 1 && after.city.ratings == 1)
+            // The department sees the task, due 15 working days after the rating; other departments do not.
+            struct Tasks: Decodable { var items: [Components.Schemas.RectificationTask] }
+            let tasks = try await client.get("/v1/workbench/rectifications?status=open", token: clerk.accessToken).json(Tasks.self)
+            #expect(tasks.items.map(\.caseId) == [case_.id] && tasks.items[0].rating == 2 && tasks.items[0].comment == "等太久")
+            let today = WorkingCalendar.day(fromMillis: Int64(Date().timeIntervalSince1970 * 1000))
+            #expect(tasks.items[0].due > today)
+            let other = try await client.loginStaff(Clerks.market)
+            #expect(try await client.get("/v1/workbench/rectifications", token: other.accessToken).json(Tasks.self).items.isEmpty)
+            #expect(try await client.get("/v1/workbench/rectifications", token: citizen.accessToken).status == .forbidden)
         }
     }
 }

@@ -1,0 +1,25 @@
+import Foundation
+import SQLKit
+
+/// 整改 tasks opened by poor ratings, for the department that must act on them.
+extension APIImplementation {
+    func listRectifications(_ input: Operations.ListRectifications.Input) async throws -> Operations.ListRectifications.Output {
+        let me = try await authenticate([.clerk, .admin])
+        let status = input.query.status?.rawValue
+        let rows = try await database.read { db in
+            let select = db.select().columns("id", "case_id", "department_id", "rating", "comment", "due", "status", "created_at").from("rectification_tasks")
+            if me.kind == .clerk { select.where("department_id", .equal, me.departmentID ?? "") }
+            if let status { select.where("status", .equal, status) }
+            return try await select.orderBy("due").orderBy("id").limit(500).all()
+        }
+        let items = try rows.map { row in
+            Components.Schemas.RectificationTask(
+                id: try row.decode(column: "id", as: String.self), caseId: try row.decode(column: "case_id", as: String.self),
+                departmentId: try row.decode(column: "department_id", as: String.self), rating: try row.decode(column: "rating", as: Int.self),
+                comment: try row.decode(column: "comment", as: String?.self), due: try row.decode(column: "due", as: String.self),
+                status: .init(rawValue: try row.decode(column: "status", as: String.self)) ?? .open, createdAt: try row.decode(column: "created_at", as: Int.self)
+            )
+        }
+        return .ok(.init(body: .json(.init(items: items))))
+    }
+}
