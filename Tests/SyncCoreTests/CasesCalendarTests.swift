@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func addingAndCountingAreInverse() {
-        var random = CaseRandom(seed: 2026)
+        var random = SeededGenerator(seed: 2026)
         for _ in 0..<300 {
             let start = calendar.addingWorkingDays(Int(random.next(upTo: 400)) - 200, to: "2026-06-15")
             let other = WorkingCalendar.day(fromMillis: WorkingCalendar.startOfDayMillis(start) + Int64(random.next(upTo: 60)) * 86_400_000)

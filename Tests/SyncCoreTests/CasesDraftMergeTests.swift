@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func randomEditsFromThreeDevicesConvergeInAnyOrder() throws {
-        var random = CaseRandom(seed: 0x5EED_CA5E)
+        var random = SeededGenerator(seed: 0x5EED_CA5E)
         let devices = ["phone_a", "tablet_b", "kiosk_c"]
         let fields = ["买受人", "出卖人", "坐落", "联系电话", "备注"]
         let values = ["", "张伟", "李娜", "王芳", "杭州市上城区", "13900001111"]

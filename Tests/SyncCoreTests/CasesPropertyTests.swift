@@ -12,7 +12,7 @@ import Testing
     /// changes through a move of `CaseMoves.all`, by an actor that move allows, and each change adds exactly one
     /// timeline event; refusals carry the right code and change nothing.
     @Test func randomActionSequencesOnlyMoveThroughTheTable() throws {
-        var random = CaseRandom(seed: 2026_10_01)
+        var random = SeededGenerator(seed: 2026_10_01)
         var statesSeen: Set<CaseState> = []
         var movesSeen: Set<CaseMove> = []
         let matters = [F.transfer, F.inheritance, F.mortgage]
@@ -109,7 +109,7 @@ import Testing
     }
 
     /// The applicant supplements through `case.supplement`: sometimes all that is asked, sometimes only part.
-    func supplement(_ caseFile: Case, matter: Matter, at now: Int64, random: inout CaseRandom) -> Case {
+    func supplement(_ caseFile: Case, matter: Matter, at now: Int64, random: inout SeededGenerator) -> Case {
         var asked = caseFile.state == .correctionRequired ? caseFile.correctionItems : caseFile.pendingMaterials
         if asked.isEmpty || random.next(upTo: 4) == 0 { asked = [random.pick(matter.materials.map(\.name) + ["身份证"])] }
         if asked.count > 1 && random.next(upTo: 3) == 0 { asked.removeLast() }
@@ -127,7 +127,7 @@ import Testing
         }
     }
 
-    func randomDetails(matter: Matter, now: Int64, random: inout CaseRandom) -> CaseActionDetails {
+    func randomDetails(matter: Matter, now: Int64, random: inout SeededGenerator) -> CaseActionDetails {
         let names = matter.materials.map(\.name) + ["补充说明"]
         func items() -> [String] {
             switch random.next(upTo: 6) {

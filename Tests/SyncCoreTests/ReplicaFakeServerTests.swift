@@ -16,21 +16,6 @@ final class ManualWallClock: Sendable {
     var read: @Sendable () -> Int64 { { [self] in self.now } }
 }
 
-/// SplitMix64: a deterministic generator, so a failing seed reproduces.
-struct SyncSeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// An in-memory stand-in for the sync server (DESIGN.md §4): per-scope compacted change logs with their own
 /// sequence, tombstone purging with a horizon, per-client last mutation ids with exactly-once replay of the shared
 /// `Mutators`, and fault injection. Scopes readable by an account: `public` and `user:<account>`.
@@ -80,7 +65,7 @@ final class FakeSyncServer: Sendable {
         var changesServed = 0
         var failPullAfter: Int?
         var flakyRate = 0.0
-        var rng = SyncSeededGenerator(seed: 1)
+        var rng = SeededGenerator(seed: 1)
 
         func json(_ key: EntityKey) -> [UInt8]? {
             guard let scope = homes[key] else { return nil }
@@ -180,7 +165,7 @@ final class FakeSyncServer: Sendable {
     func makeFlaky(rate: Double, seed: UInt64) {
         state.withLock {
             $0.flakyRate = rate
-            $0.rng = SyncSeededGenerator(seed: seed)
+            $0.rng = SeededGenerator(seed: seed)
         }
     }
 

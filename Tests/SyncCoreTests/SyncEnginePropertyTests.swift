@@ -9,7 +9,7 @@ import Testing
 
     @Test(arguments: 1...10)
     func threeDevicesConvergeOnTheServersState(seed: Int) async throws {
-        var rng = SyncSeededGenerator(seed: UInt64(seed))
+        var rng = SeededGenerator(seed: UInt64(seed))
         let clock = ManualWallClock()
         let server = SyncFixtures.server(clock: clock, messages: 4)
         server.makeFlaky(rate: 0.15, seed: UInt64(seed))
@@ -76,7 +76,7 @@ import Testing
         }
     }
 
-    private func randomChanges(_ rng: inout SyncSeededGenerator) -> ProfileUpdate.ProfileChanges {
+    private func randomChanges(_ rng: inout SeededGenerator) -> ProfileUpdate.ProfileChanges {
         var changes = ProfileUpdate.ProfileChanges()
         let tag = Int.random(in: 0..<1000, using: &rng)
         if Bool.random(using: &rng) { changes.nickname = "n\(tag)" }

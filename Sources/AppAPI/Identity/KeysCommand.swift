@@ -11,18 +11,10 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let config = try options.resolve()
-            let logger = makeLogger(level: config.logLevel)
-            let database = try await openDatabase(config.database, logger: logger)
-            do {
-                try await Migrator.migrate(database, logger: logger)
-                let kid = try await SigningKeyStore.rotate(purpose: "access", on: database)
-                print("new access-token key: \(kid)")
-            } catch {
-                await database.shutdown()
-                throw error
+            let kid = try await withMigratedDatabase(try options.resolve()) { database, _ in
+                try await SigningKeyStore.rotate(purpose: "access", on: database)
             }
-            await database.shutdown()
+            print("new access-token key: \(kid)")
         }
     }
 }

@@ -14,16 +14,16 @@ struct SeedCommand: AsyncParsableCommand {
     @Option(help: "Also generate this many synthetic matters (e.g. 9593, the size of the city's catalog).")
     var syntheticMatters: Int = 0
 
+    @Flag(help: "Also create the demo accounts of seeds/demo-accounts.json (the server does this itself with --dev).")
+    var demoAccounts = false
+
     func validate() throws {
         guard syntheticMatters >= 0 else { throw ValidationError("--synthetic-matters must not be negative") }
     }
 
     func run() async throws {
         let config = try options.resolve()
-        let logger = makeLogger(level: config.logLevel)
-        let database = try await openDatabase(config.database, logger: logger)
-        do {
-            try await Migrator.migrate(database, logger: logger)
+        try await withMigratedDatabase(config) { database, logger in
             let seeder = Seeder(database: database, logger: logger)
             let outcome = try await seeder.seedCatalog(try SeedFiles.load(from: config.seedsDirectory))
             print("catalog: \(outcome)")
@@ -37,10 +37,10 @@ struct SeedCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("\n".utf8))
             }
             print("matters in catalog: \(try await CatalogRepository(database: database).matterCount())")
-        } catch {
-            await database.shutdown()
-            throw error
+            if demoAccounts {
+                let created = try await DemoAccounts.load(from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost)
+                print("demo accounts created: \(created)")
+            }
         }
-        await database.shutdown()
     }
 }

@@ -57,6 +57,21 @@ func openDatabase(_ location: DatabaseLocation, logger: Logger) async throws -> 
     }
 }
 
+/// Opens and migrates the configured database for a maintenance command, runs `body`, and closes it whatever happens.
+func withMigratedDatabase<T>(_ config: AppConfig, _ body: (any Database, Logger) async throws -> T) async throws -> T {
+    let logger = makeLogger(level: config.logLevel)
+    let database = try await openDatabase(config.database, logger: logger)
+    do {
+        try await Migrator.migrate(database, logger: logger)
+        let result = try await body(database, logger)
+        await database.shutdown()
+        return result
+    } catch {
+        await database.shutdown()
+        throw error
+    }
+}
+
 /// A configuration value that cannot be used; reported to the operator before the server starts.
 struct ConfigurationError: Error, CustomStringConvertible {
     let description: String
