@@ -17,7 +17,7 @@ struct AppCLI: AsyncParsableCommand {
             CatalogCommand.self, BundlesCommand.self,
             ApplyCommand.self, EditDraftCommand.self, SubmitDraftCommand.self, CasesCommand.self, TrackCommand.self,
             WithdrawCommand.self, SupplementCommand.self, RateCommand.self,
-            ProfileCommand.self, MessagesCommand.self,
+            AppointmentsCommand.self, TicketCommand.self, ProfileCommand.self, MessagesCommand.self,
             SyncCommand.self, OfflineCommand.self, OutboxCommand.self,
             WorkbenchCommand.self,
             SwarmCommand.self, BenchCommand.self,
