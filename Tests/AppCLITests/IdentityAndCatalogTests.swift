@@ -45,6 +45,43 @@ import Testing
         }
     }
 
+    @Test func tokensRefreshThemselvesAndAReusedRefreshTokenEndsTheSession() async throws {
+        try await withServer { server in
+            let terminal = try Terminal(server: server)
+            try await terminal.ok(["login", "--id-number", "330108199811230170", "--password", "Citizen2026ch", "--no-sync"])
+            let file = terminal.home.appendingPathComponent("default/profile.json")
+            func profile() throws -> [String: Any] { try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any] ?? [:] }
+            func write(_ object: [String: Any]) throws { try JSONSerialization.data(withJSONObject: object).write(to: file) }
+            let original = try profile()
+
+            // About to expire: refreshed before the call.
+            var soon = original
+            soon["accessTokenExpiresAt"] = Date().timeIntervalSince1970 + 30
+            try write(soon)
+            try await terminal.ok(["whoami"])
+            let refreshed = try profile()
+            #expect(refreshed["refreshToken"] as? String != original["refreshToken"] as? String)
+            #expect((refreshed["accessTokenExpiresAt"] as? Double ?? 0) > Date().timeIntervalSince1970 + 600)
+
+            // Rejected by the server (401 invalid_token): refreshed once and the call retried.
+            var broken = refreshed
+            broken["accessToken"] = "not.a.token"
+            try write(broken)
+            try await terminal.ok(["whoami"])
+            #expect(try profile()["refreshToken"] as? String != refreshed["refreshToken"] as? String)
+
+            // A refresh token that was already used (a copied profile) revokes the device: log in again, exit 3.
+            var stale = original
+            stale["accessToken"] = "not.a.token"
+            try write(stale)
+            let reused = try await terminal.run(["whoami"])
+            #expect(reused.status == 3)
+            #expect(reused.stderr.contains("refresh_token_reused"))
+            #expect(try profile()["refreshToken"] == nil)
+            #expect(try await terminal.run(["whoami"]).status == 3)
+        }
+    }
+
     @Test func catalogAnswersFromTheReplicaWithoutTheServer() async throws {
         let server = try await TestServer.start()
         let terminal = try Terminal(server: server)
