@@ -86,8 +86,11 @@ struct LoginCommand: AsyncParsableCommand {
             // A replica belongs to one account (the server binds its client id): start over for the new one.
             let pending = (try? session.replica.pendingMutations().count) ?? 0
             if pending > 0 { note("note: \(pending) unsent change(s) of \(previous.name) on this profile were discarded") }
-            try session.store.removeReplica()
+            try session.discardReplica()
         }
+        // The profile's previous session (this account's or another's) ends: one profile is one device. Best effort —
+        // its tokens may be dead already.
+        if session.profile.refreshToken != nil && !session.isOffline { _ = try? await session.client.logout() }
         session.connection.adopt(tokens)
         let serverURL = session.serverURL.absoluteString
         try session.updateProfile { profile in
@@ -139,7 +142,7 @@ struct LogoutCommand: AsyncParsableCommand {
                 }
             }
             try session.updateProfile { $0.clearSession() }
-            try session.store.removeReplica()
+            try session.discardReplica()
             if global.json { return try printJSON(["loggedOut": session.store.name]) }
             print("logged out of profile '\(session.store.name)'")
         }

@@ -58,6 +58,12 @@ final class Session: @unchecked Sendable {
         }
     }
 
+    /// Closes the replica and deletes its files (logout, or another account on this profile).
+    func discardReplica() throws {
+        openedReplica = nil  // the last reference: GRDB closes the database before the files go
+        try store.removeReplica()
+    }
+
     /// A sync engine over this session's connection.
     func engine() throws -> SyncEngine {
         SyncEngine(replica: try replica, transport: .http(connection), options: SyncOptions(maxAttempts: 3))
