@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 @testable import AppAPI
 
 /// The server as an operator runs it: a real process, a real socket, signals and restarts.
@@ -36,5 +40,36 @@ import Testing
         #expect(process.terminationStatus != 0)
         #expect(output.contains("unsupported database URL"))
         #expect(!output.contains("hunter2"), "secrets never appear in output")
+    }
+}
+
+/// An open server-sent event stream must not hold up a graceful shutdown.
+@Suite(.serialized) struct EventStreamShutdownTests {
+    @Test func sigtermEndsOpenEventStreamsPromptly() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-sse-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let server = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path, "--dev"], environment: ["APPAPI_BCRYPT_COST": "4"])
+        var request = URLRequest(url: URL(string: server.baseURL.absoluteString + "/v1/auth/login")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: [
+            "idNumber": Demo.citizen.idNumber, "password": Demo.citizen.password, "device": ["name": "sse", "platform": "cli"],
+        ])
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let token = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["accessToken"] as? String)
+        // A client holding the event stream open.
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        curl.arguments = ["curl", "-sN", "-H", "Authorization: Bearer \(token)", server.baseURL.absoluteString + "/v1/sync/events"]
+        let output = Pipe()
+        curl.standardOutput = output
+        try curl.run()
+        defer { if curl.isRunning { curl.terminate() } }
+        try await Task.sleep(for: .milliseconds(500))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let exit = try await server.stop(signal: SIGTERM, timeout: .seconds(10))
+        #expect(exit == 0)
+        #expect(clock.now - started < .seconds(5), "shutdown waited for the event stream")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OpenAPIRuntime
+import ServiceLifecycle
 import SyncCore
 
 /// The sync routes: pull, push and server-sent pokes.
@@ -106,8 +107,14 @@ enum ServerSentEvents {
     ) -> AsyncStream<ArraySlice<UInt8>> {
         AsyncStream { continuation in
             for (scope, seq) in initial { continuation.yield(event(scope: scope, seq: seq)) }
+            // The stream ends when the server shuts down gracefully, so an open event stream never holds up a
+            // SIGTERM (the client reconnects to another instance or polls).
             let relay = Task {
-                for await head in pokes { continuation.yield(event(scope: head.scope, seq: head.seq)) }
+                await withGracefulShutdownHandler {
+                    for await head in pokes { continuation.yield(event(scope: head.scope, seq: head.seq)) }
+                } onGracefulShutdown: {
+                    continuation.finish()
+                }
                 continuation.finish()
             }
             let beat = Task {

@@ -28,8 +28,9 @@ final class ServerProcess: Sendable {
     /// Everything the server logged so far.
     var log: String { output.text }
 
-    static func start(arguments: [String], timeout: Duration = .seconds(60)) async throws -> ServerProcess {
+    static func start(arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> ServerProcess {
         let process = Process()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.executableURL = executable
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
         process.currentDirectoryURL = repositoryRoot
