@@ -109,14 +109,11 @@ extension MatterQuery {
 /// Opaque page cursors: base64url of a versioned position, so the format can change without breaking apps.
 enum MatterCursor {
     static func encode(afterCode code: String) -> String {
-        Data("m1:\(code)".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        base64URL(Data("m1:\(code)".utf8))
     }
 
     static func decode(_ cursor: String) -> String? {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("m1:") else { return nil }
+        guard let data = decodeBase64URL(cursor), let text = String(data: data, encoding: .utf8), text.hasPrefix("m1:") else { return nil }
         let code = String(text.dropFirst(3))
         return code.isEmpty ? nil : code
     }
