@@ -4,13 +4,14 @@ import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import ServiceLifecycle
+import SyncCore
 
 /// Builds the whole server from its configuration: opens and migrates the database, loads the seed catalog
 /// into an empty database, and assembles the router. Tests build the same application.
 func buildApplication(_ config: AppConfig) async throws -> some ApplicationProtocol {
     let logger = makeLogger(level: config.logLevel)
     logger.info("opening database", metadata: ["database": "\(config.database)"])
-    let database = try await openDatabase(config.database, logger: logger)
+    let database = try await openDatabase(config.database, role: .server, logger: logger)
     do {
         try await prepareDatabase(database, config: config, logger: logger)
         return try buildApplication(config, database: database, logger: logger)
@@ -22,7 +23,7 @@ func buildApplication(_ config: AppConfig) async throws -> some ApplicationProto
 
 /// Migrates the database and loads what a first start needs: the seed catalog, and in dev mode the demo accounts.
 func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger) async throws {
-    try await Migrator.migrate(database, logger: logger)
+    try await Migrator.migrate(database, migrations: AppMigrations.all, logger: logger)
     if config.seedOnStart {
         let outcome = try await Seeder(database: database, logger: logger).seedCatalog(try SeedFiles.load(from: config.seedsDirectory))
         logger.info("seed catalog", metadata: ["seed.outcome": "\(outcome)"])
@@ -33,17 +34,58 @@ func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger
     }
 }
 
-/// Assembles the application over an open, migrated database; the database is closed on shutdown.
+/// The composition root: builds every store, service, observer and job over an open, migrated database and passes
+/// them down. Capabilities meet only here — through the persisters they register with the sync engine, the observer
+/// protocols they declare, and the seams the platform takes (`Authenticator`, `BlobCitations`).
 func buildApplication(_ config: AppConfig, database: any Database, logger: Logger) throws -> some ApplicationProtocol {
-    let (router, api) = try buildRouter(config, database: database)
+    let runtime = config.runtime
+    // Platform
+    let headCache = HeadCache(enabled: database.engine == .sqlite)
+    let notifier = ChangeNotifier(heads: headCache)
+    database.addCommitObserver(notifier)
+    let idempotency = IdempotencyStore(runtime: runtime)
+    // Capabilities
+    let tokens = TokenService(database: database)
+    let identity = IdentityService(database: database, tokens: tokens, bcryptCost: config.bcryptCost)
+    let catalog = CatalogRepository(database: database)
+    let cases = CaseStore(database: database, observers: [CaseMessages(), RectificationTasks()], calendar: WorkingCalendarStore(), runtime: runtime)
+    let caseStatistics = CaseStatistics(database: database, runtime: runtime)
+    database.addCommitObserver(caseStatistics)
+    let blobs = BlobStore(database: database, runtime: runtime)
+    // The sync engine over every capability's persisters.
+    let registry = SyncRegistry(
+        IdentityService.persisters + CatalogRepository.persisters + [CasePersister(store: cases)] + AppointmentSlotStore.persisters + [BlobRefPersister()])
+    let sync = SyncService(
+        database: database, runner: MutationRunner(schema: .oneTrip, registry: registry),
+        clients: SyncClients(deviceIsActive: { try await tokens.isActive(deviceID: $0) }, runtime: runtime), clock: ServerClock(), headCache: headCache,
+        runtime: runtime)
+
+    let api = APIImplementation(
+        database: database, runtime: runtime, authenticator: tokens, sync: sync, notifier: notifier, idempotency: idempotency,
+        migrations: AppMigrations.all, openAPIDocument: try loadOpenAPIDocument(near: config.seedsDirectory), tokens: tokens, identity: identity,
+        catalog: catalog, cases: cases, caseStatistics: caseStatistics, blobs: blobs,
+        blobCitations: BlobCitations(isCited: { sha, department in try await cases.cites(sha, department: department) }))
+    let router = try buildRouter(config, api: api)
+
+    var services: [any Service] = [
+        DatabaseService(database: database),
+        PeriodicJobService(
+            jobs: [
+                TombstoneCompactor(database: database, headCache: headCache, runtime: runtime).job,
+                PendingMaterialsJob(database: database, cases: cases, runtime: runtime).job,
+                idempotency.purgeJob(database),
+                PeriodicJob(name: "sync verdicts", interval: .seconds(3600)) {
+                    let purged = try await sync.purgeVerdicts()
+                    return purged > 0 ? "forgot \(purged) expired verdicts" : nil
+                },
+            ], logger: logger),
+    ]
+    if let postgres = database as? PostgresDatabaseStore { services.append(PokeRelayService(store: postgres, notifier: notifier)) }
     let host = config.host
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OneTrip"),
-        services: [
-            DatabaseService(database: database), TombstoneCompactorService(compactor: TombstoneCompactor(database: database), logger: logger),
-            PendingMaterialsService(job: PendingMaterialsJob(database: database, cases: api.cases), logger: logger),
-        ],
+        services: services,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.port
             logger.notice("listening on http://\(host):\(port)")
@@ -52,19 +94,17 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     )
 }
 
-func buildRouter(_ config: AppConfig, database: any Database) throws -> (Router<AppRequestContext>, APIImplementation) {
+func buildRouter(_ config: AppConfig, api: APIImplementation) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Middleware applies to routes added after it (and to the not-found responder), so it goes first.
     router.middlewares.add(RequestScopeMiddleware())
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(BodyLimitMiddleware(limit: config.maxBodyBytes))
-    let document = try loadOpenAPIDocument(near: config.seedsDirectory)
     _ = AppMetrics.registry
-    let api = APIImplementation(database: database, openAPIDocument: document, bcryptCost: config.bcryptCost)
     // Compact JSON: phones pay for every byte, and sync pages are budgeted against the JSON they carry.
     try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]))
-    return (router, api)
+    return router
 }
 
 /// The contract the binary was generated from: `APPAPI_OPENAPI_PATH`, else `openapi.yaml` beside `seeds/`.

@@ -154,10 +154,12 @@ var transferMaterials: [[String: Any]] {
             let due = WorkingCalendar.weekendsOnly.addingWorkingDays(3, to: WorkingCalendar.day(fromMillis: now))
             let pending = try await client.act(clerk.accessToken, case_.id, "acceptPending", ["pendingMaterials": ["结婚证"], "pendingDue": due])
             #expect(try pending.json(CaseView.self).state == .acceptedPending, "\(pending.text)")
-            let job = PendingMaterialsJob(database: database, cases: CaseStore(database: database, observers: [CaseMessages()], calendar: CalendarCache()))
-            #expect(try await job.run(now: now).isEmpty, "not before its due date")
-            let later = WorkingCalendar.startOfDayMillis(due) + 2 * 86_400_000
-            #expect(try await job.run(now: later) == [case_.id])
+            let clock = ManualClock(Int(now))
+            let store = CaseStore(database: database, observers: [CaseMessages()], calendar: WorkingCalendarStore(), runtime: .manual(clock))
+            let job = PendingMaterialsJob(database: database, cases: store, runtime: .manual(clock))
+            #expect(try await job.run().isEmpty, "not before its due date")
+            clock.set(Int(WorkingCalendar.startOfDayMillis(due)) + 2 * 86_400_000)
+            #expect(try await job.run() == [case_.id])
             let final = try await client.get("/v1/cases/\(case_.id)", token: citizen.accessToken).json(CaseView.self)
             #expect(final.state == .terminated && final.timeline.last?.actorKind == .system)
         }
@@ -172,7 +174,7 @@ var transferMaterials: [[String: Any]] {
             #expect(try await client.act(clerk.accessToken, case_.id, "accept").status == .ok)
             // Time passes: the promised date is moved into the past in storage.
             try await database.transaction { db in
-                let store = CaseStore(database: database, observers: [], calendar: CalendarCache())
+                let store = CaseStore(database: database, observers: [], calendar: WorkingCalendarStore(), runtime: .live)
                 var stale = try #require(try await store.load(case_.id, on: db))
                 let old = stale
                 stale.deadline = "2026-01-05"

@@ -25,7 +25,7 @@ import Testing
             // Before leaving: one case submitted online, which a clerk will approve during the week.
             let early = "case_early_0001"
             try phone.mutate(CaseSaveDraft.self, .init(caseId: early, matter: idCardOnly, fields: ["备注": "出门前提交"]), accountID: me)
-            try phone.mutate(CaseSubmit.self, .init(caseId: early, materials: [], requiredMaterials: [], idCardOnly: true), accountID: me)
+            try phone.mutate(CaseSubmit.self, .init(caseId: early, materials: []), accountID: me)
             try await engine.sync()
 
             // The week offline: 50 mutations queue up.
@@ -46,7 +46,7 @@ import Testing
                 for edit in 1...5 { try queue(CaseSaveDraft.self, .init(caseId: id, matter: matter, fields: ["备注": "第\(edit)次修改"])) }
                 if n <= 3 {
                     let materials = matter.materials.filter(\.required).map { SubmittedMaterial(name: $0.name, paper: true) }
-                    try queue(CaseSubmit.self, .init(caseId: id, materials: materials, requiredMaterials: matter.materials.filter(\.required).map(\.name), idCardOnly: false))
+                    try queue(CaseSubmit.self, .init(caseId: id, materials: materials))
                 }
             }
             try queue(CaseWithdraw.self, .init(caseId: "case_offline_3", reason: "改天再办"))
@@ -109,7 +109,7 @@ import Testing
             let matter = try #require(try phone.searchMatters("二手房买卖").first { $0.code == "330100-RE-0004" })
             let required = matter.materials.filter(\.required).map(\.name)
             try phone.mutate(CaseSaveDraft.self, .init(caseId: "case_sup_0001", matter: matter, fields: [:]), accountID: me)
-            try phone.mutate(CaseSubmit.self, .init(caseId: "case_sup_0001", materials: required.map { .init(name: $0, paper: true) }, requiredMaterials: required, idCardOnly: false), accountID: me)
+            try phone.mutate(CaseSubmit.self, .init(caseId: "case_sup_0001", materials: required.map { .init(name: $0, paper: true) }), accountID: me)
             try await engine.sync()
             #expect(try await client.act(clerk.accessToken, "case_sup_0001", "requestCorrection", ["correctionItems": ["结婚证"]]).status == .ok)
             try await engine.sync()

@@ -47,7 +47,7 @@ import Testing
             // First start loads the seeds; two more starts over the same database change nothing.
             for round in 0..<3 {
                 let database = try await openDatabase(location, logger: testLogger)
-                try await Migrator.migrate(database, logger: testLogger)
+                try await Migrator.migrate(database, migrations: AppMigrations.all, logger: testLogger)
                 let outcome = try await Seeder(database: database, logger: testLogger).seedCatalog(files)
                 #expect(outcome == (round == 0 ? .loaded(matters: files.catalog.matters.count) : .unchanged))
                 let (matters, changes) = try await database.read { db in

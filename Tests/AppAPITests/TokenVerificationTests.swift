@@ -11,9 +11,9 @@ import Testing
 @Suite struct TokenVerificationTests {
     @Test(arguments: TestEngine.enabled)
     func forgedAndSpoiledTokensAreRefused(engine: TestEngine) async throws {
-        try await withTestAppAndDatabase(engine) { client, location in
+        try await withTestAppAndDatabase(engine) { client, database in
             let session = try await client.loginCitizen()
-            let (kid, key) = try await Forge.serverKey(location)
+            let (kid, key) = try await Forge.serverKey(database)
             let sub = session.account.id
             let did = session.deviceId
             let good = Forge.goodClaims(sub: sub, did: did)
@@ -86,7 +86,7 @@ import Testing
             let set = try await tokens.keys.keySet()
             #expect(set.signingKID == newKID && newKID != oldKID)
             #expect(Set(set.jwks.map(\.kid)) == [oldKID, newKID])
-            #expect(try await tokens.verify(old).accountID == account.id)
+            #expect(try await tokens.verifyToken(old).accountID == account.id)
             let new = try await tokens.issueAccessToken(for: account, device: device).token
             #expect(try JOSEHeader.parse(new).kid == newKID)
 
@@ -97,7 +97,7 @@ import Testing
             }
             let fresh = TokenService(database: database)
             #expect(try await fresh.keys.keySet().jwks.map(\.kid) == [newKID])
-            await #expect(throws: TokenRejection.unknownKID) { _ = try await fresh.verify(old) }
+            await #expect(throws: TokenRejection.unknownKID) { _ = try await fresh.verifyToken(old) }
         }
     }
 

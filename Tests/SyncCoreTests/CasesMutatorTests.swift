@@ -21,7 +21,7 @@ struct CaseStore {
     /// Applies `args` with `M`, by name and JSON; returns the keys written (none when rejected).
     @discardableResult
     mutating func push<M: Mutator>(_ mutator: M.Type, _ args: M.Args, _ context: MutationContext) throws(MutationRejection) -> [EntityKey] {
-        let named = try Mutators.named(M.name)
+        let named = try SyncSchema.oneTrip.mutator(named: M.name)
         let json = SyncJSON.encode(args)
         let keys = try named.reads(json, context: context)
         var state = MutationState(entities: Dictionary(uniqueKeysWithValues: keys.map { ($0, rows[$0]) }))
@@ -45,7 +45,7 @@ struct CaseStore {
 extension CaseFixtures {
     /// A phone of the applicant at `millis` (its HLC and wall clock agree).
     static func phone(_ millis: Int64, account: String = applicantID, client: String = "phone_a") -> MutationContext {
-        MutationContext(accountID: account, clientID: client, hlc: HLC(physical: millis, node: client), now: millis)
+        MutationContext(accountID: account, role: .citizen, clientID: client, hlc: HLC(physical: millis, node: client), now: millis, authoritative: false)
     }
 
     static let transferFields = ["买受人": "张伟", "出卖人": "李娜", "坐落": "杭州市西湖区文三路 1 号 2 幢 301 室"]
@@ -56,7 +56,7 @@ extension CaseFixtures {
 
     @Test func allCaseMutatorsAreRegistered() throws {
         for name in ["case.saveDraft", "case.submit", "case.withdraw", "case.supplement", "case.rate"] {
-            #expect(try Mutators.named(name).name == name)
+            #expect(try SyncSchema.oneTrip.mutator(named: name).name == name)
         }
     }
 
@@ -67,7 +67,7 @@ extension CaseFixtures {
         #expect(store.case()?.requiredMaterials == ["买卖双方居民身份证", "不动产权证书", "存量房买卖合同（网签备案）"])
 
         let twoOfThree = F.files(["买卖双方居民身份证", "不动产权证书"])
-        #expect(throws: MutationRejection("missing_materials", "Still missing: 存量房买卖合同（网签备案）.")) {
+        #expect(throws: MutationRejection(.missingMaterials, "Still missing: 存量房买卖合同（网签备案）.")) {
             try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: twoOfThree), F.phone(F.at(day, 9)))
         }
         let all = F.files(["买卖双方居民身份证", "不动产权证书", "存量房买卖合同（网签备案）"])
@@ -80,7 +80,7 @@ extension CaseFixtures {
 
         let before = store.rows
         let newCertificate = SubmittedMaterial(name: "不动产权证书", blobSha256: String(repeating: "a", count: 64))
-        #expect(throws: MutationRejection("missing_materials", "Still missing: 存量房买卖合同（网签备案）.")) {
+        #expect(throws: MutationRejection(.missingMaterials, "Still missing: 存量房买卖合同（网签备案）.")) {
             try store.push(CaseSupplement.self, .init(caseId: "case_1", materials: [newCertificate]), F.phone(F.at(day, 11)))
         }
         #expect(store.rows == before, "a rejected supplement changes nothing")
@@ -107,7 +107,7 @@ extension CaseFixtures {
         let approved = try F.walk(reviewing, [(.approve, F.clerk, F.at(day, 15), nil, .init())])
         var store = CaseStore(cases: [approved])
         // The phone withdrew offline at 14:00, before the approval; its push reaches the server at 16:00.
-        #expect(throws: MutationRejection("invalid_transition", "approved → withdraw is not an allowed move (the case is 准予许可).")) {
+        #expect(throws: MutationRejection(.invalidTransition, "approved → withdraw is not an allowed move (the case is 准予许可).")) {
             try store.push(CaseWithdraw.self, .init(caseId: "case_1", reason: "不办了"), F.phone(F.at(day, 16)))
         }
         #expect(store.case() == approved)
@@ -120,7 +120,7 @@ extension CaseFixtures {
         #expect(caseRejection { try store.push(CaseWithdraw.self, .init(caseId: "case_9"), F.phone(F.at(day, 17))) } == "not_found")
         store.put(reviewing)
         #expect(
-            caseRejection { try store.push(CaseWithdraw.self, .init(caseId: "case_1"), F.phone(F.at(day, 17), account: "acc_other")) } == "forbidden")
+            caseRejection { try store.push(CaseWithdraw.self, .init(caseId: "case_1"), F.phone(F.at(day, 17), account: "acc_other")) } == "not_found")
     }
 
     @Test func supplementUnderRongQueStrikesOffWhatArrives() throws {
@@ -132,7 +132,7 @@ extension CaseFixtures {
         var caseFile = try #require(store.case())
         #expect(caseFile.state == .acceptedPending && caseFile.pendingMaterials == ["被继承人死亡证明"])
         #expect(caseFile.timeline.last?.action == "supplement" && caseFile.timeline.last?.to == nil)
-        #expect(throws: MutationRejection("missing_materials", "Still owed under 容缺: 被继承人死亡证明.")) {
+        #expect(throws: MutationRejection(.missingMaterials, "Still owed under 容缺: 被继承人死亡证明.")) {
             try store.clerk(.startReview, at: F.at("2026-09-29", 10))
         }
 
@@ -166,14 +166,14 @@ extension CaseFixtures {
         #expect(caseRejection { try store.push(CaseRate.self, .init(caseId: "case_1", level: 6), F.phone(F.at(day, 11))) } == "invalid_args")
         #expect(
             caseRejection { try store.push(CaseRate.self, .init(caseId: "case_1", level: 5), F.phone(F.at(day, 11), account: "acc_other")) }
-                == "forbidden")
+                == "not_found")
 
         try store.push(CaseRate.self, .init(caseId: "case_1", level: 2, comment: " 窗口排队太久 "), F.phone(F.at(day, 11)))
         let rated = try #require(store.case())
         #expect(rated.rating == CaseRating(level: 2, comment: "窗口排队太久", at: F.at(day, 11)))
         #expect(rated.rating?.label == "不满意" && rated.rating?.opensRectification == true)
         #expect(rated.timeline.last?.action == "rate" && rated.state == .completed)
-        #expect(throws: MutationRejection("already_rated", "The case was rated already; a rating is given once.")) {
+        #expect(throws: MutationRejection(.alreadyRated, "The case was rated already; a rating is given once.")) {
             try store.push(CaseRate.self, .init(caseId: "case_1", level: 5), F.phone(F.at(day, 12), client: "phone_b"))
         }
         #expect(store.case() == rated)
@@ -183,24 +183,21 @@ extension CaseFixtures {
         var store = CaseStore()
         let now = F.at("2026-09-29", 9)
         try store.push(CaseSaveDraft.self, .init(caseId: "case_1", matter: F.transfer, fields: [:]), F.phone(now))
-        // A device claiming "ID card only" cannot waive what the catalog requires.
-        #expect(
-            caseRejection { try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: [], idCardOnly: true), F.phone(now)) }
-                == "missing_materials")
+        // A device claiming "ID card only" or listing fewer required materials cannot waive what the catalog requires:
+        // those arguments are not even read.
+        let claim = try SyncJSON.decoder.decode(
+            CaseSubmit.Args.self, from: Data(#"{"caseId":"case_1","materials":[],"idCardOnly":true,"requiredMaterials":[]}"#.utf8))
+        #expect(caseRejection { try store.push(CaseSubmit.self, claim, F.phone(now)) } == "missing_materials")
 
-        // Without a catalog entry the device's list is checked, and an ID-card-only matter waives it.
+        // Without a catalog entry there is no draft: the device cannot invent the matter's facts (S3).
         var bare = CaseStore(matters: [])
-        let args = CaseSaveDraft.Args(
-            caseId: "case_2", matterCode: "330100-PSN-0006", matterName: "户籍证明开具", departmentId: "hz-police", kind: .immediate, promisedDays: 3,
-            promisedVisits: 0, fields: [:]
-        )
-        try bare.push(CaseSaveDraft.self, args, F.phone(now))
-        #expect(bare.case("case_2")?.promisedDays == 0, "an immediate matter is decided the same day whatever the device says")
-        #expect(
-            caseRejection { try bare.push(CaseSubmit.self, .init(caseId: "case_2", materials: [], requiredMaterials: ["户口簿"]), F.phone(now)) }
-                == "missing_materials")
-        try bare.push(CaseSubmit.self, .init(caseId: "case_2", materials: [], requiredMaterials: ["户口簿"], idCardOnly: true), F.phone(now))
-        #expect(bare.case("case_2")?.state == .submitted)
+        let invented = try SyncJSON.decoder.decode(
+            CaseSaveDraft.Args.self,
+            from: Data(
+                #"{"caseId":"case_2","matterCode":"330100-PSN-9999","matterName":"加急","departmentId":"hz-police","kind":"promised","promisedDays":1000000000000,"promisedVisits":0,"fields":{}}"#
+                    .utf8))
+        #expect(caseRejection { try bare.push(CaseSaveDraft.self, invented, F.phone(now)) } == "unknown_matter")
+        #expect(bare.case("case_2") == nil)
 
         // Materials must say how they are provided, once each; a submitted case cannot be submitted again.
         let nothing = [SubmittedMaterial(name: "不动产权证书")]
@@ -209,10 +206,32 @@ extension CaseFixtures {
         #expect(caseRejection { try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: twice), F.phone(now)) } == "invalid_args")
         let badHash = [SubmittedMaterial(name: "不动产权证书", blobSha256: "ABC")]
         #expect(caseRejection { try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: badHash), F.phone(now)) } == "invalid_args")
-        #expect(caseRejection { try bare.push(CaseSubmit.self, .init(caseId: "case_2", materials: []), F.phone(now)) } == "invalid_transition")
+        try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: F.files(F.transfer.materials.filter(\.required).map(\.name))), F.phone(now))
+        #expect(caseRejection { try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: []), F.phone(now)) } == "invalid_transition")
+        // Another account's case is answered as if it did not exist.
         #expect(
-            caseRejection { try bare.push(CaseSubmit.self, .init(caseId: "case_2", materials: []), F.phone(now, account: "acc_other")) }
-                == "forbidden")
+            caseRejection { try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: []), F.phone(now, account: "acc_other")) }
+                == "not_found")
+    }
+
+    /// S9: on the server, a material's file must exist and be the applicant's own upload; a phone (which cannot know)
+    /// leaves that to the server.
+    @Test func materialsMayOnlyCiteTheApplicantsOwnFiles() throws {
+        var store = CaseStore()
+        let now = F.at("2026-09-29", 9)
+        try store.push(CaseSaveDraft.self, .init(caseId: "case_1", matter: F.transfer, fields: [:]), F.phone(now))
+        let materials = F.files(F.transfer.materials.filter(\.required).map(\.name))
+        var server = F.phone(now)
+        server.authoritative = true
+        let submit = CaseSubmit.Args(caseId: "case_1", materials: materials)
+        #expect(CaseSubmit.reads(submit, context: server).filter { $0.type == .blob }.count == materials.count)
+        // None uploaded by this applicant (the server loads no BlobRef): refused, naming the material.
+        #expect(caseRejection { try store.push(CaseSubmit.self, submit, server) } == "invalid_args")
+        #expect(store.case()?.state == .draft)
+        // Uploaded by the applicant: the server loads a BlobRef for each file, and the submission goes through.
+        for sha in materials.compactMap(\.blobSha256) { store.rows[EntityKey(.blob, sha)] = SyncJSON.encode(BlobRef(sha256: sha, size: 1, contentType: "application/pdf")) }
+        try store.push(CaseSubmit.self, submit, server)
+        #expect(store.case()?.state == .submitted)
     }
 
     @Test func submitArgumentsDecodeWithDefaults() throws {
@@ -220,7 +239,7 @@ extension CaseFixtures {
         #expect(args == CaseSubmit.Args(caseId: "c1", materials: []))
         let details = try SyncJSON.decoder.decode(CaseActionDetails.self, from: Data(#"{"deliveryMethod":"e_license"}"#.utf8))
         #expect(details == CaseActionDetails(deliveryMethod: .eLicense))
-        let rate = try Mutators.named("case.rate")
+        let rate = try SyncSchema.oneTrip.mutator(named: "case.rate")
         var state = MutationState()
         #expect(caseRejection { try rate.apply(Array(#"{"caseId":1}"#.utf8), to: &state, context: F.phone(0)) } == "invalid_args")
     }
@@ -228,17 +247,20 @@ extension CaseFixtures {
     @Test func saveDraftTakesTheMattersFactsFromTheCatalog() throws {
         var store = CaseStore()
         let now = F.at("2026-09-29", 8)
-        var args = CaseSaveDraft.Args(caseId: "case_1", matter: F.inheritance, fields: ["继承人": "张伟"])
-        args.promisedDays = 0
-        args.promisedVisits = 0
-        args.matterName = "随便写"
+        // Matter facts a device sends are ignored: they come from the catalog.
+        let args = try SyncJSON.decoder.decode(
+            CaseSaveDraft.Args.self,
+            from: Data(
+                #"{"caseId":"case_1","matterCode":"\#(F.inheritance.code)","matterName":"随便写","promisedDays":0,"promisedVisits":0,"fields":{"继承人":"张伟"}}"#
+                    .utf8))
         try store.push(CaseSaveDraft.self, args, F.phone(now))
         let draft = try #require(store.case())
         #expect(draft.promisedDays == 5 && draft.promisedVisits == 1 && draft.matterName == F.inheritance.name && draft.kind == .promised)
         #expect(draft.accountId == F.applicantID && draft.state == .draft && draft.form == ["继承人": "张伟"])
         #expect(draft.timeline == [CaseEvent(at: now, actorId: F.applicantID, actorKind: .applicant, action: "create", to: .draft)])
 
-        #expect(caseRejection { try store.push(CaseSaveDraft.self, args, F.phone(now + 1, account: "acc_other")) } == "forbidden")
+        // Another account cannot take the id over (S2).
+        #expect(caseRejection { try store.push(CaseSaveDraft.self, args, F.phone(now + 1, account: "acc_other")) } == "id_taken")
         var otherMatter = CaseSaveDraft.Args(caseId: "case_1", matter: F.transfer, fields: [:])
         #expect(caseRejection { try store.push(CaseSaveDraft.self, otherMatter, F.phone(now + 1)) } == "invalid_args")
         otherMatter.caseId = "case 1/../x"
@@ -247,7 +269,7 @@ extension CaseFixtures {
         #expect(caseRejection { try store.push(CaseSaveDraft.self, longValue, F.phone(now + 1)) } == "invalid_args")
 
         try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: F.files(F.inheritance.materials.map(\.name))), F.phone(now + 2))
-        #expect(throws: MutationRejection("not_draft", "The case is no longer a draft (it is 待受理); its form can no longer change.")) {
+        #expect(throws: MutationRejection(.notDraft, "The case is no longer a draft (it is 待受理); its form can no longer change.")) {
             try store.push(CaseSaveDraft.self, .init(caseId: "case_1", matter: F.inheritance, fields: ["继承人": "张三"]), F.phone(now + 3))
         }
     }

@@ -53,9 +53,9 @@ import Testing
                         #expect(allowed.actors.contains(actor.kind) && moved.state == allowed.to)
                         movesSeen.insert(allowed)
                     case .failure(let rejection):
-                        #expect(Self.codes.contains(rejection.code), "unexpected code \(rejection.code)")
-                        if move == nil { #expect(rejection.code == "invalid_transition") }
-                        if let move, !move.actors.contains(actor.kind) { #expect(rejection.code == "forbidden_action") }
+                        #expect(Self.codes.contains(rejection.code.rawValue), "unexpected code \(rejection.code)")
+                        if move == nil { #expect(rejection.code.rawValue == "invalid_transition") }
+                        if let move, !move.actors.contains(actor.kind) { #expect(rejection.code.rawValue == "forbidden_action") }
                     }
                 }
                 try check(before: before, after: caseFile)
@@ -116,10 +116,10 @@ import Testing
         var state = MutationState(entities: [EntityKey(.caseFile, caseFile.id): SyncJSON.encode(caseFile)])
         do {
             try CaseSupplement.apply(.init(caseId: caseFile.id, materials: F.files(asked)), to: &state, context: F.phone(now))
-            guard let supplemented = try state.get(Case.self, id: caseFile.id) else { throw MutationRejection("lost", "the case vanished") }
+            guard let supplemented = try state.get(Case.self, id: caseFile.id) else { throw MutationRejection(.lost, "the case vanished") }
             return supplemented
         } catch let rejection as MutationRejection {
-            #expect(Self.codes.contains(rejection.code), "unexpected code \(rejection.code)")
+            #expect(Self.codes.contains(rejection.code.rawValue), "unexpected code \(rejection.code)")
             return caseFile
         } catch {
             Issue.record(error)

@@ -135,7 +135,7 @@ enum CaseFixtures {
         let online = try F.accepted(F.mortgage, on: "2026-09-30")
         #expect(!online.brokeOneTripPromise)
         #expect(try CaseWorkflow.recordVisit(on: online, by: F.clerk, at: F.at("2026-09-30", 11)).brokeOneTripPromise)
-        #expect(throws: MutationRejection("forbidden_action", "Visits are recorded by clerks.")) {
+        #expect(throws: MutationRejection(.forbiddenAction, "Visits are recorded by clerks.")) {
             try CaseWorkflow.recordVisit(on: online, by: F.applicant, at: F.at("2026-09-30", 11))
         }
         #expect(caseRejection { try CaseWorkflow.recordVisit(on: F.draft(F.mortgage), by: F.clerk, at: 0) } == "invalid_transition")
@@ -238,7 +238,7 @@ enum CaseFixtures {
         #expect(caseRejection { try F.walk(accepted, [(.approve, F.clerk, 0, nil, .init())]) } == "invalid_transition", "review first")
         #expect(caseRejection { try F.walk(accepted, [(.approve, CaseActor.system, 0, nil, .init())]) } == "invalid_transition")
         let approved = try F.walk(accepted, [(.startReview, F.clerk, 1, nil, .init()), (.approve, F.clerk, 2, nil, .init())])
-        #expect(throws: MutationRejection("invalid_transition", "approved → withdraw is not an allowed move (the case is 准予许可).")) {
+        #expect(throws: MutationRejection(.invalidTransition, "approved → withdraw is not an allowed move (the case is 准予许可).")) {
             try F.walk(approved, [(.withdraw, F.applicant, 3, nil, .init())])
         }
         #expect(caseRejection { try F.walk(approved, [(.deliver, F.clerk, 3, nil, .init())]) } == "invalid_args", "how is it delivered?")
@@ -288,7 +288,7 @@ func caseRejection<T>(_ body: () throws -> T) -> String? {
         _ = try body()
         return nil
     } catch let rejection as MutationRejection {
-        return rejection.code
+        return rejection.code.rawValue
     } catch {
         return "not a MutationRejection: \(error)"
     }

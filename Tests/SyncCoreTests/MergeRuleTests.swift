@@ -32,7 +32,7 @@ import Testing
         let base = Profile(id: "acc", name: "王", kind: "citizen")
         func apply(_ changes: ProfileUpdate.ProfileChanges, _ hlc: HLC, to profile: Profile) throws -> Profile {
             var state = MutationState(entities: [EntityKey(.profile, "acc"): SyncJSON.encode(profile)])
-            try ProfileUpdate.apply(.init(changes: changes), to: &state, context: MutationContext(accountID: "acc", clientID: hlc.node, hlc: hlc, now: 0))
+            try ProfileUpdate.apply(.init(changes: changes), to: &state, context: MutationContext(accountID: "acc", role: .citizen, clientID: hlc.node, hlc: hlc, now: 0, authoritative: true))
             return try #require(try state.get(Profile.self, id: "acc"))
         }
         let phone = (ProfileUpdate.ProfileChanges(nickname: "手机", email: "a@b.cn"), HLC(physical: 100, node: Self.a))

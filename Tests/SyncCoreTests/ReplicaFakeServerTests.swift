@@ -241,9 +241,9 @@ final class FakeSyncServer: Sendable {
                 }
                 last = mutation.id
                 s.processed[clientID, default: [:]][mutation.id, default: 0] += 1
-                let context = MutationContext(accountID: accountID, clientID: clientID, hlc: s.clock.admit(mutation.hlc), now: clock.now)
+                let context = MutationContext(accountID: accountID, role: .citizen, clientID: clientID, hlc: s.clock.admit(mutation.hlc), now: clock.now, authoritative: true)
                 do {
-                    let mutator = try Mutators.named(mutation.name)
+                    let mutator = try SyncSchema.oneTrip.mutator(named: mutation.name)
                     var loaded: [EntityKey: [UInt8]?] = [:]
                     for key in try mutator.reads(mutation.args, context: context) { loaded[key] = .some(s.json(key)) }
                     var mutationState = MutationState(entities: loaded)
@@ -253,7 +253,7 @@ final class FakeSyncServer: Sendable {
                     }
                     results.append(MutationResult(id: mutation.id, status: .applied))
                 } catch let rejection as MutationRejection {
-                    results.append(MutationResult(id: mutation.id, status: .rejected, code: rejection.code, detail: rejection.detail))
+                    results.append(MutationResult(id: mutation.id, status: .rejected, code: rejection.code.rawValue, detail: rejection.detail))
                 }
             }
             s.lastMutationID[clientID] = last

@@ -76,7 +76,7 @@ enum ReplicaPages {
         #expect(throws: MutationRejection.self) {
             try replica.mutate(ProfileUpdate.self, .init(changes: .init(email: "not-an-email")), accountID: account)
         }
-        #expect(throws: MutationRejection("not_found", "No message has the id 'nope'.")) {
+        #expect(throws: MutationRejection(.notFound, "No message has the id 'nope'.")) {
             try replica.mutate(MessageMarkRead.self, .init(messageId: "nope"), accountID: account)
         }
         #expect(throws: MutationRejection.self) { try replica.mutate("case.teleport", args: ["x": 1], accountID: account) }

@@ -95,9 +95,8 @@ struct AppointmentsCommand: AsyncParsableCommand {
                 let committed: CommittedChange
                 do {
                     committed = try await commit(session, [(AppointmentBook.name, args)])
-                } catch let CLIError.rejected(code, detail) where code == "slot_full" {
-                    let free = AppointmentBook.alternatives(in: MutationRejection(code, detail))
-                    if !free.isEmpty { note("free that day: " + free.map { "'\($0)'" }.joined(separator: " ")) }
+                } catch let CLIError.rejected(code, detail) where code == ProblemCode.slotFull.rawValue {
+                    // The detail names the free slots of that day (the server's rejection carries them as alternatives).
                     throw CLIError.rejected(code: code, detail: detail)
                 }
                 let booked = try replica.entity(Appointment.self, id: id)

@@ -57,7 +57,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 let required = matter.materials.filter(\.required).map(\.name)
                 missing += required.filter { name in !own.contains { $0.name == name } }.map { "\(matter.name)：\($0)" }
                 let caseID = newID("case_")
-                plans.append((matter, caseID, CaseSubmit.Args(caseId: caseID, materials: own, requiredMaterials: required, idCardOnly: matter.idCardOnly)))
+                plans.append((matter, caseID, CaseSubmit.Args(caseId: caseID, materials: own)))
             }
             // Say everything that is missing at once (一次性告知), before anything is queued.
             if !draft && !missing.isEmpty {
@@ -90,9 +90,7 @@ struct EditDraftCommand: AsyncParsableCommand {
             let replica = try session.replica
             let draft = try findCase(caseID, in: replica)
             let args = CaseSaveDraft.Args(
-                caseId: draft.id, matterCode: draft.matterCode, matterName: draft.matterName, departmentId: draft.departmentId, kind: draft.kind,
-                promisedDays: draft.promisedDays, promisedVisits: draft.promisedVisits, bundleSubmissionId: draft.bundleSubmissionId,
-                fields: try parseFields(fields))
+                caseId: draft.id, matterCode: draft.matterCode, bundleSubmissionId: draft.bundleSubmissionId, fields: try parseFields(fields))
             let committed = try await commit(session, [(CaseSaveDraft.name, args)])
             try printCases([try findCase(draft.id, in: replica)], session: session, committed: committed)
         }
@@ -116,7 +114,7 @@ struct SubmitDraftCommand: AsyncParsableCommand {
             let known = matter?.materials.map(\.name) ?? []
             let required = matter?.materials.filter(\.required).map(\.name) ?? draft.requiredMaterials
             let given = try await materials.resolve(known: known, required: required, session: session)
-            let args = CaseSubmit.Args(caseId: draft.id, materials: given, requiredMaterials: required, idCardOnly: matter?.idCardOnly ?? false)
+            let args = CaseSubmit.Args(caseId: draft.id, materials: given)
             let committed = try await commit(session, [(CaseSubmit.name, args)])
             try printCases([try findCase(draft.id, in: replica)], session: session, committed: committed)
         }

@@ -121,7 +121,7 @@ enum CLIError: Error {
             case .permanent(let detail): return .local("sync refused: \(detail)")
             }
         case let error as SyncEngineError: return .unreachable("the server's sync answers do not progress (\(error))")
-        case let error as MutationRejection: return .rejected(code: error.code, detail: error.detail)
+        case let error as MutationRejection: return .rejected(code: error.code.rawValue, detail: error.detail)
         case let error as ReplicaError: return .local("replica: \(error)")
         default: return nil
         }

@@ -236,13 +236,10 @@ struct CitizenJourney: Sendable {
 
     private func submitArgs(_ id: String, _ matter: Matter) -> CaseSubmit.Args {
         let required = matter.materials.filter(\.required).map(\.name)
-        return CaseSubmit.Args(
-            caseId: id, materials: required.map { SubmittedMaterial(name: $0, paper: true) }, requiredMaterials: required, idCardOnly: matter.idCardOnly)
+        return CaseSubmit.Args(caseId: id, materials: required.map { SubmittedMaterial(name: $0, paper: true) })
     }
 
     private func editArgs(_ draft: Case, fields: [String: String]) -> CaseSaveDraft.Args {
-        CaseSaveDraft.Args(
-            caseId: draft.id, matterCode: draft.matterCode, matterName: draft.matterName, departmentId: draft.departmentId, kind: draft.kind,
-            promisedDays: draft.promisedDays, promisedVisits: draft.promisedVisits, bundleSubmissionId: draft.bundleSubmissionId, fields: fields)
+        CaseSaveDraft.Args(caseId: draft.id, matterCode: draft.matterCode, bundleSubmissionId: draft.bundleSubmissionId, fields: fields)
     }
 }

@@ -80,7 +80,7 @@ extension PullPage {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         self.init(
             changes: try response.changes.map { change in
-                guard let scope = Scope(change.scope), let type = EntityType(rawValue: change._type.rawValue) else {
+                guard let scope = Scope(change.scope), let type = SyncSchema.oneTrip.syncedEntity(EntityType(rawValue: change._type.rawValue))?.type else {
                     throw SyncTransportError.permanent("the server sent an unknown scope or entity type")
                 }
                 return Change(

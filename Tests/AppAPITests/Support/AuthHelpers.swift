@@ -77,12 +77,10 @@ enum Forge {
     }
 
     /// The server's current access-token signing key, read from its database.
-    static func serverKey(_ location: DatabaseLocation) async throws -> (kid: String, key: P256.Signing.PrivateKey) {
-        let database = try await openDatabase(location, logger: testLogger)
+    static func serverKey(_ database: any Database) async throws -> (kid: String, key: P256.Signing.PrivateKey) {
         let row = try? await database.read { db in
             try await db.raw("SELECT kid, private_pem FROM signing_keys WHERE purpose = 'access' AND retired_at IS NULL ORDER BY created_at DESC").first()
         }
-        await database.shutdown()
         let found = try #require(row)
         return (try found.decode(column: "kid", as: String.self), try P256.Signing.PrivateKey(pemRepresentation: try found.decode(column: "private_pem", as: String.self)))
     }
@@ -97,8 +95,6 @@ enum Forge {
 }
 
 /// Runs `body` with a test app and the location of its database (for tests that inspect storage or keys).
-func withTestAppAndDatabase(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClientProtocol, DatabaseLocation) async throws -> Void) async throws {
-    try await withFreshDatabase(engine) { location in
-        try await withApp(testConfig(location)) { client in try await body(client, location) }
-    }
+func withTestAppAndDatabase(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClientProtocol, any Database) async throws -> Void) async throws {
+    try await withTestAppDatabase(engine, body)
 }

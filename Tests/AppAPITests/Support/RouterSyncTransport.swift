@@ -49,7 +49,7 @@ final class RouterSyncTransport: Sendable {
         PullPage(
             changes: try response.changes.map { change in
                 Change(
-                    scope: Scope(change.scope)!, seq: change.seq, type: EntityType(rawValue: change._type.rawValue)!, id: change.id,
+                    scope: Scope(change.scope)!, seq: change.seq, type: EntityType(rawValue: change._type.rawValue), id: change.id,
                     op: change.op == .upsert ? .upsert : .delete, version: change.version, data: try change.data.map { Array(try JSONEncoder().encode($0)) })
             },
             cursors: Dictionary(uniqueKeysWithValues: response.cursors.additionalProperties.map { (Scope($0.key)!, $0.value) }), hasMore: response.hasMore,

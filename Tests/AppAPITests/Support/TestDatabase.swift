@@ -38,7 +38,7 @@ func withFreshDatabase<T: Sendable>(_ engine: TestEngine, _ body: (DatabaseLocat
         let raw = try #require(ProcessInfo.processInfo.environment["APPAPI_TEST_POSTGRES_URL"])
         let admin = try PostgresURL(raw)
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let adminStore = try await PostgresDatabaseStore.open(admin, maxConnections: 1, listen: false, logger: testLogger)
+        let adminStore = try await PostgresDatabaseStore.open(admin, maxConnections: 1, logger: testLogger)
         try await adminStore.read { db in try await db.raw("CREATE DATABASE \(ident: name)").run() }
         var location = admin
         location.database = name
@@ -60,7 +60,7 @@ func withMigratedDatabase<T: Sendable>(_ engine: TestEngine, _ body: (any Databa
     try await withFreshDatabase(engine) { location in
         let database = try await openDatabase(location, logger: testLogger)
         do {
-            try await Migrator.migrate(database, logger: testLogger)
+            try await Migrator.migrate(database, migrations: AppMigrations.all, logger: testLogger)
             let result = try await body(database)
             await database.shutdown()
             return result

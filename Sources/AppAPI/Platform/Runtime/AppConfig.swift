@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Resolved server configuration. Every value comes from a flag, else the environment, else a default.
+struct AppConfig: Sendable {
+    var host = "127.0.0.1"
+    var port = 8080
+    var dataDirectory = "./data"
+    var database: DatabaseLocation
+    var logLevel: Logger.Level = .info
+    /// Sandbox payment channels and demo accounts.
+    var dev = false
+    var seedsDirectory: URL
+    /// Load the seed catalog into an empty database on start.
+    var seedOnStart = true
+    var maxBodyBytes = BodyLimitMiddleware.defaultLimit
+    /// bcrypt cost for new password hashes (APPAPI_BCRYPT_COST; 12 unless testing).
+    var bcryptCost: UInt8 = 12
+    /// Wall clock and ids (tests set the time by hand).
+    var runtime: Runtime = .live
+}
+
+/// The command-line options shared by `appapi serve` and the maintenance subcommands.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on (APPAPI_HOST; default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on, 0 for any free port (APPAPI_PORT; default 8080).")
+    var port: Int?
+
+    @Option(help: "Directory for the SQLite database and keys (APPAPI_DATA_DIR; default ./data).")
+    var dataDir: String?
+
+    @Option(help: "sqlite:PATH or postgres://user:pass@host:port/db (DATABASE_URL; default SQLite in the data directory).")
+    var databaseURL: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (APPAPI_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    @Flag(help: "Development mode: sandbox payment channels and demo accounts (APPAPI_DEV=1).")
+    var dev = false
+
+    @Option(help: "Directory of the seed files (APPAPI_SEEDS_DIR; default ./seeds).")
+    var seedsDir: String?
+
+    @Flag(help: "Do not load the seed catalog into an empty database (APPAPI_NO_SEED=1).")
+    var noSeed = false
+
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+        func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let dataDirectory = dataDir ?? env("APPAPI_DATA_DIR") ?? "./data"
+        let databaseRaw = databaseURL ?? env("DATABASE_URL") ?? (dataDirectory as NSString).appendingPathComponent("onetrip.sqlite")
+        var config = AppConfig(database: try DatabaseLocation(databaseRaw), seedsDirectory: SeedFiles.defaultDirectory(environment: environment))
+        config.host = host ?? env("APPAPI_HOST") ?? config.host
+        if let rawPort = port.map(String.init) ?? env("APPAPI_PORT") {
+            guard let value = Int(rawPort), (0...65535).contains(value) else { throw ConfigurationError("port must be 0...65535, got \(rawPort)") }
+            config.port = value
+        }
+        config.dataDirectory = dataDirectory
+        if let rawLevel = logLevel ?? env("APPAPI_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: rawLevel.lowercased()) else { throw ConfigurationError("unknown log level \(rawLevel)") }
+            config.logLevel = level
+        }
+        config.dev = dev || ["1", "true", "yes"].contains(env("APPAPI_DEV")?.lowercased() ?? "")
+        if let seeds = seedsDir { config.seedsDirectory = URL(fileURLWithPath: seeds) }
+        config.seedOnStart = !(noSeed || env("APPAPI_NO_SEED") == "1")
+        if let rawCost = env("APPAPI_BCRYPT_COST") {
+            guard let cost = UInt8(rawCost), (4...16).contains(cost) else { throw ConfigurationError("APPAPI_BCRYPT_COST must be 4...16") }
+            config.bcryptCost = cost
+        }
+        return config
+    }
+}

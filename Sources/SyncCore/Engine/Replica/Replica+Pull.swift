@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+
+/// Why the replica refused a pull page.
+public struct ReplicaError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A stable code: `malformed_change`.
+    public var code: String
+    /// What was wrong.
+    public var detail: String
+
+    /// A replica error with a code and a sentence.
+    public init(_ code: String, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    /// `code: detail`
+    public var description: String { "\(code): \(detail)" }
+}
+
+extension Replica {
+    /// Applies a pull page in one transaction: resets, changes, cursors, the server clock and confirmed mutations,
+    /// then rebases the remaining pending mutations. An interrupted sync resumes from the last applied page.
+    @discardableResult
+    public func apply(_ page: PullPage) throws -> ReplicaUpdate {
+        try writer.write { db in
+            var update = ReplicaUpdate()
+            for scope in page.reset {
+                // The outbox and the overlay survive: pending mutations are replayed on the re-downloaded scope.
+                try db.execute(sql: "DELETE FROM entities WHERE scope = ?", arguments: [scope.rawValue])
+                try db.execute(sql: "DELETE FROM cursors WHERE scope = ?", arguments: [scope.rawValue])
+            }
+            try self.store(page.changes, into: &update, db)
+
+            let cursor = try db.cachedStatement(
+                sql: "INSERT INTO cursors (scope, seq) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq"
+            )
+            for (scope, seq) in page.cursors {
+                try cursor.execute(arguments: [scope.rawValue, seq])
+            }
+
+            var clock = try self.clock(db)
+            clock.receive(page.serverHLC)
+            try self.save(clock, db)
+
+            // Mutations the server applied are part of the entities once the last page is in (before it, their
+            // changes may sit in a later page, so they stay in the overlay). Rejected ones stay listed with their reason.
+            if !page.hasMore {
+                try db.execute(
+                    sql: "DELETE FROM outbox WHERE id <= ? AND status = ?", arguments: [page.lastMutationID, OutboxEntry.Status.pending.rawValue]
+                )
+            }
+            try self.confirmMutations(upTo: page.lastMutationID, db)
+
+            let rebased = try self.rebase(db)
+            update.replayed = rebased.replayed
+            update.rejected = rebased.rejected
+            return update
+        }
+    }
+
+    /// Writes changes with cached statements and no JSON re-encoding; a change older than the stored row is skipped
+    /// (same scope: by seq; an entity that moved scopes: by version).
+    private func store(_ changes: [Change], into update: inout ReplicaUpdate, _ db: Database) throws {
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO entities (scope, type, id, version, seq, data, search_text) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (type, id) DO UPDATE SET scope = excluded.scope, version = excluded.version, seq = excluded.seq,
+                    data = excluded.data, search_text = excluded.search_text
+                WHERE (excluded.scope = entities.scope AND excluded.seq > entities.seq)
+                   OR (excluded.scope <> entities.scope AND excluded.version > entities.version)
+                """
+        )
+        let delete = try db.cachedStatement(
+            sql: """
+                DELETE FROM entities WHERE type = ?1 AND id = ?2
+                AND ((scope = ?3 AND seq < ?4) OR (scope <> ?3 AND version <= ?5))
+                """
+        )
+        for change in changes {
+            let scope = change.scope.rawValue
+            let type = change.type.rawValue
+            switch change.op {
+            case .upsert:
+                guard let data = change.data else {
+                    throw ReplicaError("malformed_change", "upsert of \(type)/\(change.id) carries no data")
+                }
+                let search = schema.searchText(for: change.type, json: data)
+                upsert.setUncheckedArguments([scope, type, change.id, change.version, change.seq, String(decoding: data, as: UTF8.self), search])
+                try upsert.execute()
+            case .delete:
+                delete.setUncheckedArguments([type, change.id, scope, change.seq, change.version])
+                try delete.execute()
+            }
+            if db.changesCount > 0 || change.op == .delete {
+                update.storedChanges += 1
+            } else {
+                update.staleChanges += 1
+            }
+        }
+    }
+}

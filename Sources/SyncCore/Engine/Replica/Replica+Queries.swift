@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+
+/// Offline queries for the app. They read the visible state: the pending overlay over server-confirmed entities,
+/// so a device sees its own edits at once, before the server has confirmed them.
+extension Replica {
+    /// One entity by id, or nil when absent or deleted.
+    public func entity<E: SyncEntity>(_ type: E.Type, id: String) throws -> E? {
+        try writer.read { db in
+            try self.visibleJSON(EntityKey(E.entityType, id), db).map { try Self.decode(E.self, $0) }
+        }
+    }
+
+    /// Every entity of a type, optionally only those of one scope, ordered by id.
+    public func entities<E: SyncEntity>(_ type: E.Type, in scope: Scope? = nil) throws -> [E] {
+        try writer.read { db in
+            var sql = "SELECT data FROM visible_entities WHERE type = ?"
+            var arguments: StatementArguments = [E.entityType.rawValue]
+            if let scope {
+                sql += " AND scope = ?"
+                arguments += [scope.rawValue]
+            }
+            return try String.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments).map { try Self.decode(E.self, $0) }
+        }
+    }
+
+    /// How many entities of a type are visible.
+    public func count(_ type: EntityType) throws -> Int {
+        try writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM visible_entities WHERE type = ?", arguments: [type.rawValue]) ?? 0
+        }
+    }
+
+    /// How far each scope has been pulled: what the next pull sends.
+    public func cursors() throws -> [Scope: Int] {
+        try writer.read { db in
+            var cursors: [Scope: Int] = [:]
+            for record in try CursorRecord.fetchAll(db) {
+                if let scope = Scope(record.scope) { cursors[scope] = record.seq }
+            }
+            return cursors
+        }
+    }
+
+    /// The highest mutation id the server has processed for this client.
+    public func lastConfirmedMutationID() throws -> Int {
+        try writer.read { db in try self.lastConfirmedMutationID(db) }
+    }
+
+    /// JSON of the visible entities of a searchable `type` whose search text contains every term, ordered by id.
+    public func search(_ type: EntityType, terms: [String], limit: Int = .max) throws -> [String] {
+        try writer.read { db in try Self.search(type, terms: terms, limit: limit, db) }
+    }
+
+    /// JSON of the visible entities of `type`, ordered by `orderBy` (an SQL expression over `data`, newest first when
+    /// `descending`), then id.
+    public func entitiesJSON(_ type: EntityType, orderedByJSONField field: String, descending: Bool) throws -> [String] {
+        try writer.read { db in
+            let direction = descending ? "DESC" : "ASC"
+            return try String.fetchAll(
+                db,
+                sql: "SELECT data FROM visible_entities WHERE type = ? ORDER BY json_extract(data, ?) \(direction), id \(direction)",
+                arguments: [type.rawValue, "$." + field]
+            )
+        }
+    }
+
+    private static func search(_ type: EntityType, terms: [String], limit: Int, _ db: Database) throws -> [String] {
+        var sql = "SELECT data FROM visible_entities WHERE type = ?"
+        var arguments: StatementArguments = [type.rawValue]
+        for term in terms {
+            sql += " AND search_text LIKE ? ESCAPE '\\'"
+            arguments += [likePattern(term)]
+        }
+        sql += " ORDER BY id LIMIT ?"
+        arguments += [limit == .max ? -1 : limit]
+        return try String.fetchAll(db, sql: sql, arguments: arguments)
+    }
+
+    /// `%term%` with LIKE's wildcards escaped, so a query for `10%` means the characters.
+    private static func likePattern(_ term: String) -> String {
+        var escaped = ""
+        for character in term {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return "%" + escaped + "%"
+    }
+
+    public static func decode<E: Decodable>(_ type: E.Type, _ json: String) throws -> E {
+        try SyncJSON.decoder.decode(E.self, from: Data(json.utf8))
+    }
+
+    static func decode<E: Decodable>(_ type: E.Type, _ json: [UInt8]) throws -> E {
+        try SyncJSON.decoder.decode(E.self, from: Data(json))
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import GRDB
+
+/// A device's local copy of its sync scopes (DESIGN.md §4), in SQLite through GRDB: server-confirmed entities, an
+/// optimistic overlay from pending mutations, per-scope cursors, the outbox and the HLC — all the app needs offline.
+///
+/// Every method is synchronous and safe to call from any thread; each write is one GRDB transaction.
+public final class Replica: Sendable {
+    /// This replica's sync client id: random on first open, stable afterwards; also the node of its HLC stamps.
+    public let clientID: String
+    /// The entity types and mutators this replica knows.
+    public let schema: SyncSchema
+    let writer: any DatabaseWriter
+    let wallClock: @Sendable () -> Int64
+
+    /// Opens the replica stored at `path` (created on first use, WAL mode), or a fresh in-memory one when `path` is nil.
+    public init(path: String?, schema: SyncSchema, wallClock: @escaping @Sendable () -> Int64) throws {
+        let writer: any DatabaseWriter
+        if let path {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            writer = try DatabasePool(path: path, configuration: configuration)
+        } else {
+            writer = try DatabaseQueue()
+        }
+        try Self.migrator.migrate(writer)
+        self.clientID = try writer.write { db in try MetaRecord.clientID(db) }
+        self.schema = schema
+        self.writer = writer
+        self.wallClock = wallClock
+    }
+
+    /// The schema, one named migration per change (never edit a shipped migration: replicas live on phones).
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Server-confirmed state: exactly the bytes the server sent, newest version per entity.
+            try db.execute(
+                sql: """
+                    CREATE TABLE entities (
+                        scope TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        data TEXT NOT NULL,
+                        search_text TEXT,
+                        PRIMARY KEY (type, id)
+                    );
+                    CREATE INDEX entities_scope ON entities (scope);
+                    -- The optimistic overlay: what pending mutations wrote; data NULL = deleted optimistically.
+                    CREATE TABLE pending_entities (
+                        type TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        scope TEXT NOT NULL,
+                        data TEXT,
+                        search_text TEXT,
+                        PRIMARY KEY (type, id)
+                    );
+                    -- What the app reads: the overlay wins over confirmed state.
+                    CREATE VIEW visible_entities AS
+                        SELECT e.scope, e.type, e.id, e.data, e.search_text FROM entities e
+                        WHERE NOT EXISTS (SELECT 1 FROM pending_entities p WHERE p.type = e.type AND p.id = e.id)
+                        UNION ALL
+                        SELECT scope, type, id, data, search_text FROM pending_entities WHERE data IS NOT NULL;
+                    CREATE TABLE cursors (
+                        scope TEXT PRIMARY KEY NOT NULL,
+                        seq INTEGER NOT NULL
+                    );
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        args BLOB NOT NULL,
+                        hlc TEXT NOT NULL,
+                        account_id TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('pending', 'rejected')),
+                        code TEXT,
+                        detail TEXT,
+                        created_at INTEGER NOT NULL,
+                        written_keys TEXT NOT NULL
+                    );
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value TEXT NOT NULL
+                    );
+                    """
+            )
+        }
+        migrator.registerMigration("v2 outbox roles") { db in
+            // The account kind a mutation was made as, so a rebase replays it with the same permissions.
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN role TEXT NOT NULL DEFAULT 'citizen'")
+        }
+        return migrator
+    }
+}
+
+// MARK: - Clock and counters kept in `meta`
+
+extension Replica {
+    /// The replica's hybrid logical clock as last saved.
+    func clock(_ db: Database) throws -> HybridLogicalClock {
+        let last = try MetaRecord.value(db, .hlc).flatMap { HLC($0) }
+        return HybridLogicalClock(node: clientID, last: last, wallClock: wallClock)
+    }
+
+    func save(_ clock: HybridLogicalClock, _ db: Database) throws {
+        try MetaRecord.set(db, .hlc, clock.last.description)
+    }
+
+    /// The highest mutation id the server has processed (applied, rejected or acknowledged as duplicate).
+    func lastConfirmedMutationID(_ db: Database) throws -> Int {
+        try MetaRecord.value(db, .lastConfirmedMutationID).flatMap { Int($0) } ?? 0
+    }
+
+    func nextMutationID(_ db: Database) throws -> Int {
+        try MetaRecord.value(db, .nextMutationID).flatMap { Int($0) } ?? 1
+    }
+
+    /// Records that the server has processed every mutation up to `id`. Also moves the id counter past it: a replica
+    /// restored from an old backup must not reuse ids the server would acknowledge as duplicates without applying.
+    func confirmMutations(upTo id: Int, _ db: Database) throws {
+        if id > (try lastConfirmedMutationID(db)) {
+            try MetaRecord.set(db, .lastConfirmedMutationID, String(id))
+        }
+        if id >= (try nextMutationID(db)) {
+            try MetaRecord.set(db, .nextMutationID, String(id + 1))
+        }
+    }
+}
+
+/// One `meta` row: the replica's scalar state (client id, mutation counters, HLC).
+struct MetaRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "meta"
+
+    enum Key: String {
+        case clientID = "clientId"
+        case nextMutationID = "nextMutationId"
+        case lastConfirmedMutationID = "lastConfirmedMutationId"
+        case hlc
+    }
+
+    var key: String
+    var value: String
+
+    // Read and written several times per transaction: cached statements, not the query interface.
+    static func value(_ db: Database, _ key: Key) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key.rawValue])
+    }
+
+    static func set(_ db: Database, _ key: Key, _ value: String) throws {
+        let upsert = try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        try upsert.execute(arguments: [key.rawValue, value])
+    }
+
+    /// The stored client id, generated on first open.
+    static func clientID(_ db: Database) throws -> String {
+        if let existing = try value(db, .clientID) { return existing }
+        let generated = UUID().uuidString.lowercased()
+        try set(db, .clientID, generated)
+        return generated
+    }
+}
