@@ -89,7 +89,7 @@ public enum AppointmentBook: Mutator {
                 throw MutationRejection(.alreadyBooked, "You hold the \(slotID.start) slot on \(slotID.day) already.")
             }
             if slot.bookings.contains(where: { $0.appointmentId == args.appointmentId }) {
-                throw .invalid("appointmentId", "'\(args.appointmentId)' is in use; choose a new one")
+                throw MutationRejection(.idTaken, "The appointment id '\(args.appointmentId)' is taken; choose another.", errors: [.init(pointer: "/appointmentId", detail: "taken")])
             }
             if slot.isFull { throw slotFull(slot, at: center, alternatives: alternatives(to: slot, among: stored, now: context.now)) }
             slot.bookings.append(SlotBooking(appointmentId: args.appointmentId, accountId: context.accountID))
