@@ -1,0 +1,153 @@
+import Foundation
+import Synchronization
+import SyncCore
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+@testable import AppAPI
+
+/// Findings that need a real process and sockets: event streams (S17, S39) and a second process on the SQLite file (S21).
+@Suite(.serialized) struct LiveServerHostileTests {
+    @Test("S17: an event stream ends after its device logs out, and streams per account are capped")
+    func streamsEndWithTheirSessionAndAreCapped() async throws {
+        try await withLiveServer { server in
+            let token = try await server.login(Demo.citizen.idNumber, Demo.citizen.password)
+            let stream = try EventStream(server, token: token)
+            defer { stream.stop() }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(stream.isRunning)
+            #expect(try await server.call("POST", "/v1/auth/logout", token: token).status == 204)
+            let clock = ContinuousClock()
+            let started = clock.now
+            while stream.isRunning && clock.now - started < .seconds(12) { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(!stream.isRunning, "the stream outlived the session")
+
+            let other = try await server.login(Demo.citizen2.idNumber, Demo.citizen2.password)
+            let open = try (0..<ChangeNotifier.maxStreamsPerAccount).map { _ in try EventStream(server, token: other) }
+            defer { open.forEach { $0.stop() } }
+            try await Task.sleep(for: .milliseconds(500))
+            let refused = try await server.call("GET", "/v1/sync/events", token: other)
+            #expect(refused.status == 429)
+        }
+    }
+
+    @Test("S39: a commit racing the opening of an event stream is in its first heads or in a later poke")
+    func noCommitFallsBetweenHeadsAndPokes() async throws {
+        try await withLiveServer { server in
+            let token = try await server.login(Demo.citizen.idNumber, Demo.citizen.password)
+            let me = try await server.call("GET", "/v1/me", token: token)
+            let accountID = try #require((try JSONSerialization.jsonObject(with: me.body) as? [String: Any])?["id"] as? String)
+            for round in 1...5 {
+                let stream = try EventStream(server, token: token, scopes: "user:\(accountID)")
+                defer { stream.stop() }
+                let body: [String: Any] = [
+                    "clientId": "race-client-01",
+                    "mutations": [["id": round, "name": "profile.update", "args": ["changes": ["nickname": "n\(round)"]], "hlc": HLC(physical: Int64(Date().timeIntervalSince1970 * 1000), node: "x").description]],
+                ]
+                #expect(try await server.call("POST", "/v1/sync/push", token: token, json: body).status == 200)
+                let pulled = try await server.call("POST", "/v1/sync/pull", token: token, json: ["clientId": "race-client-01"])
+                let head = try #require(((try JSONSerialization.jsonObject(with: pulled.body) as? [String: Any])?["cursors"] as? [String: Int])?["user:\(accountID)"])
+                let clock = ContinuousClock()
+                let started = clock.now
+                while stream.highestSeq < head && clock.now - started < .seconds(3) { try await Task.sleep(for: .milliseconds(50)) }
+                #expect(stream.highestSeq == head, "round \(round): the stream never learned seq \(head)")
+            }
+        }
+    }
+
+    @Test("S21: a maintenance command refuses to write the SQLite file a server is running on")
+    func maintenanceRefusesARunningServersFile() async throws {
+        try await withLiveServer { server in
+            let seed = Process()
+            seed.executableURL = ServerProcess.executable
+            seed.arguments = ["seed", "--data-dir", server.dataDirectory, "--synthetic-matters", "5"]
+            let pipe = Pipe()
+            seed.standardOutput = pipe
+            seed.standardError = pipe
+            try seed.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            seed.waitUntilExit()
+            #expect(seed.terminationStatus != 0)
+            #expect(output.contains("server is running"), "\(output)")
+            let (status, _) = try await server.process.get("/v1/matters?q=SYN&limit=5")
+            #expect(status == 200)
+        }
+    }
+}
+
+/// A live dev server on a fresh data directory, for `body`.
+func withLiveServer(_ body: (LiveServer) async throws -> Void) async throws {
+    let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-live-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dataDir) }
+    let process = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path, "--dev"], environment: ["APPAPI_BCRYPT_COST": "4"])
+    do {
+        try await body(LiveServer(process: process, dataDirectory: dataDir.path))
+    } catch {
+        _ = try? await process.stop()
+        throw error
+    }
+    _ = try await process.stop()
+}
+
+/// Requests against a live server.
+struct LiveServer: Sendable {
+    let process: ServerProcess
+    let dataDirectory: String
+
+    func call(_ method: String, _ path: String, token: String? = nil, json: Any? = nil) async throws -> (status: Int, body: Data) {
+        var request = URLRequest(url: URL(string: process.baseURL.absoluteString + path)!)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let json {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    func login(_ idNumber: String, _ password: String) async throws -> String {
+        let answer = try await call("POST", "/v1/auth/login", json: ["idNumber": idNumber, "password": password, "device": ["name": "live", "platform": "cli"]])
+        return try #require((try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["accessToken"] as? String)
+    }
+}
+
+/// A `curl -N` holding an event stream open, recording the pokes it reads.
+final class EventStream: Sendable {
+    private final class Highest: Sendable {
+        let value = Mutex(0)
+    }
+
+    private let curl: Process
+    private let seen = Highest()
+
+    init(_ server: LiveServer, token: String, scopes: String? = nil) throws {
+        curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let query = scopes.map { "?scopes=" + $0 } ?? ""
+        curl.arguments = ["curl", "-sN", "-H", "Authorization: Bearer \(token)", server.process.baseURL.absoluteString + "/v1/sync/events" + query]
+        let pipe = Pipe()
+        curl.standardOutput = pipe
+        let seen = seen
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            for line in text.split(separator: "\n") where line.hasPrefix("data: ") {
+                if let range = line.range(of: #""seq":([0-9]+)"#, options: .regularExpression),
+                    let seq = Int(line[range].dropFirst(6))
+                {
+                    seen.value.withLock { $0 = max($0, seq) }
+                }
+            }
+        }
+        try curl.run()
+    }
+
+    var isRunning: Bool { curl.isRunning }
+    var highestSeq: Int { seen.value.withLock { $0 } }
+
+    func stop() { if curl.isRunning { curl.terminate() } }
+}
