@@ -18,7 +18,7 @@ struct APIImplementation: APIProtocol {
     // Capabilities
     let tokens: TokenService
     let identity: IdentityService
-    let catalog: CatalogRepository
+    let catalog: CatalogStore
     let cases: CaseStore
     let caseStatistics: CaseStatistics
     let blobs: BlobStore

@@ -47,14 +47,14 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     // Capabilities
     let tokens = TokenService(database: database)
     let identity = IdentityService(database: database, tokens: tokens, bcryptCost: config.bcryptCost)
-    let catalog = CatalogRepository(database: database)
+    let catalog = CatalogStore(database: database)
     let cases = CaseStore(database: database, observers: [CaseMessages(), RectificationTasks()], calendar: WorkingCalendarStore(), runtime: runtime)
     let caseStatistics = CaseStatistics(database: database, runtime: runtime)
     database.addCommitObserver(caseStatistics)
     let blobs = BlobStore(database: database, runtime: runtime)
     // The sync engine over every capability's persisters.
     let registry = SyncRegistry(
-        IdentityService.persisters + CatalogRepository.persisters + [CasePersister(store: cases)] + AppointmentSlotStore.persisters + [BlobRefPersister()])
+        IdentityService.persisters + CatalogStore.persisters + [CasePersister(store: cases)] + AppointmentSlotStore.persisters + [BlobRefPersister()])
     let sync = SyncService(
         database: database, runner: MutationRunner(schema: .oneTrip, registry: registry),
         clients: SyncClients(deviceIsActive: { try await tokens.isActive(deviceID: $0) }, runtime: runtime), clock: ServerClock(), headCache: headCache,

@@ -74,9 +74,9 @@ import Testing
             changed.catalog.matters[0].name += "（更新）"
             changed.checksum = "different"
             #expect(try await seeder.seedCatalog(changed) == .updated(matters: files.catalog.matters.count))
-            let matter = try await CatalogRepository(database: database).matter(code: files.catalog.matters[0].code)
+            let matter = try await CatalogStore(database: database).matter(code: files.catalog.matters[0].code)
             #expect(matter?.name.hasSuffix("（更新）") == true)
-            #expect(try await CatalogRepository(database: database).matterCount() == files.catalog.matters.count)
+            #expect(try await CatalogStore(database: database).matterCount() == files.catalog.matters.count)
         }
     }
 
@@ -88,7 +88,7 @@ import Testing
             try await seeder.seedSynthetic(matters: 1500)
             // Deterministic codes: running it again upserts instead of growing the catalog.
             try await seeder.seedSynthetic(matters: 1500)
-            let repository = CatalogRepository(database: database)
+            let repository = CatalogStore(database: database)
             #expect(try await repository.matterCount() == files.catalog.matters.count + 1500)
             let page = try await repository.matters(MatterQuery(terms: ["syn-001500"]))
             #expect(page.items.map(\.code) == ["SYN-001500"])

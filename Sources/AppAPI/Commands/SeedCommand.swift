@@ -36,7 +36,7 @@ struct SeedCommand: AsyncParsableCommand {
                 }
                 FileHandle.standardError.write(Data("\n".utf8))
             }
-            print("matters in catalog: \(try await CatalogRepository(database: database).matterCount())")
+            print("matters in catalog: \(try await CatalogStore(database: database).matterCount())")
             if demoAccounts {
                 let created = try await DemoAccounts.load(from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost)
                 print("demo accounts created: \(created)")

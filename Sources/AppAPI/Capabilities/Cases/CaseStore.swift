@@ -61,6 +61,31 @@ struct CaseStore: Sendable {
         }
     }
 
+    /// A department's submitted cases, oldest submission first, optionally by state, matter, or overdue on `overdueOn`.
+    func departmentQueue(_ department: String, state: CaseState?, matterCode: String?, overdueOn today: String?, limit: Int) async throws -> [Case] {
+        try await database.read { db in
+            let select = db.select().column("id").from("case_index").where("department_id", .equal, department)
+                .where("state", .notEqual, CaseState.draft.rawValue)
+            if let state { select.where("state", .equal, state.rawValue) }
+            if let matterCode { select.where("matter_code", .equal, matterCode) }
+            if let today { select.where("deadline", .lessThan, today).where("state", .in, Case.deadlineRunningStates.map(\.rawValue)) }
+            let ids = try await select.orderBy("submitted_at").limit(limit).all().map { try $0.decode(column: "id", as: String.self) }
+            var cases: [Case] = []
+            for id in ids { if let found = try await ChangeLog.entity(Case.self, id: id, in: .department(department), on: db) { cases.append(found) } }
+            return cases
+        }
+    }
+
+    /// Rectification tasks, soonest due first: of one department, or every department's (`nil`, for admins).
+    func rectifications(department: String?, status: String?) async throws -> [any SQLRow] {
+        try await database.read { db in
+            let select = db.select().columns("id", "case_id", "department_id", "rating", "comment", "due", "status", "created_at").from("rectification_tasks")
+            if let department { select.where("department_id", .equal, department) }
+            if let status { select.where("status", .equal, status) }
+            return try await select.orderBy("due").orderBy("id").limit(500).all()
+        }
+    }
+
     /// A case as its owner or the handling department sees it, without locking.
     func read(_ id: String) async throws -> Case? {
         try await database.read { db in

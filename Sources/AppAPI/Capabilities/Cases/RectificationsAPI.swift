@@ -6,12 +6,8 @@ extension APIImplementation {
     func listRectifications(_ input: Operations.ListRectifications.Input) async throws -> Operations.ListRectifications.Output {
         let me = try await authenticate([.clerk, .admin])
         let status = input.query.status?.rawValue
-        let rows = try await database.read { db in
-            let select = db.select().columns("id", "case_id", "department_id", "rating", "comment", "due", "status", "created_at").from("rectification_tasks")
-            if me.kind == .clerk { select.where("department_id", .equal, me.departmentID ?? "") }
-            if let status { select.where("status", .equal, status) }
-            return try await select.orderBy("due").orderBy("id").limit(500).all()
-        }
+        // A clerk sees their department's tasks; an admin every department's.
+        let rows = try await cases.rectifications(department: me.kind == .clerk ? me.departmentID ?? "" : nil, status: status)
         let items = try rows.map { row in
             Components.Schemas.RectificationTask(
                 id: try row.decode(column: "id", as: String.self), caseId: try row.decode(column: "case_id", as: String.self),

@@ -11,18 +11,9 @@ extension APIImplementation {
         guard (1...200).contains(limit) else { throw AppError.invalidParameter("limit", "must be between 1 and 200") }
         let query = input.query
         let today = WorkingCalendar.day(fromMillis: runtime.nowMillis)
-        let items = try await database.read { db in
-            let select = db.select().column("id").from("case_index").where("department_id", .equal, department).where("state", .notEqual, "draft")
-            if let state = query.state { select.where("state", .equal, state.rawValue) }
-            if let matter = query.matter { select.where("matter_code", .equal, matter) }
-            if query.overdue == true {
-                select.where("deadline", .lessThan, today).where("state", .in, Case.deadlineRunningStates.map(\.rawValue))
-            }
-            let ids = try await select.orderBy("submitted_at").limit(limit).all().map { try $0.decode(column: "id", as: String.self) }
-            var cases: [Case] = []
-            for id in ids { if let found = try await ChangeLog.entity(Case.self, id: id, in: .department(department), on: db) { cases.append(found) } }
-            return cases
-        }
+        let items = try await cases.departmentQueue(
+            department, state: query.state.flatMap { CaseState(rawValue: $0.rawValue) }, matterCode: query.matter, overdueOn: query.overdue == true ? today : nil,
+            limit: limit)
         let views = try items.filter { query.overdue == nil || $0.isOverdue(today: today) == query.overdue }.map { case_ in
             Components.Schemas.WorkbenchCase(
                 _case: try .init(case_), overdue: case_.isOverdue(today: today), brokeOneTripPromise: case_.brokeOneTripPromise,

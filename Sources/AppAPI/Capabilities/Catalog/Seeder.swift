@@ -18,7 +18,7 @@ struct Seeder: Sendable {
     /// Loads the seed files unless this exact set was loaded before.
     @discardableResult
     func seedCatalog(_ files: SeedFiles) async throws -> Outcome {
-        let repository = CatalogRepository(database: database)
+        let repository = CatalogStore(database: database)
         return try await database.transaction { db in
             let previous = try await db.select().column("checksum").from("seed_runs").where("name", .equal, "catalog").first()
                 .map { try $0.decode(column: "checksum", as: String.self) }
@@ -32,7 +32,7 @@ struct Seeder: Sendable {
 
     /// Adds `count` generated matters (codes `SYN-…`) for scale tests, spread over the seeded departments.
     func seedSynthetic(matters count: Int, progress: (@Sendable (Int) -> Void)? = nil) async throws {
-        let repository = CatalogRepository(database: database)
+        let repository = CatalogStore(database: database)
         let departments = try await repository.departments()
         guard !departments.isEmpty else { throw SeedError(problems: ["load the seed catalog before synthetic matters"]) }
         let batch = 1000

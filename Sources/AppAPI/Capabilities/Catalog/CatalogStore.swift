@@ -27,7 +27,7 @@ struct CatalogContent: Sendable {
 }
 
 /// The matter catalog in SQL. Writes also publish into the `public` scope of the change log.
-struct CatalogRepository: Sendable {
+struct CatalogStore: Sendable {
     let database: any Database
 
     // MARK: Reads
@@ -173,7 +173,7 @@ struct CatalogRepository: Sendable {
     }
 }
 
-extension CatalogRepository {
+extension CatalogStore {
     /// The catalog as mutators read it (never write it): the `public` scope of the change log.
     static let persisters: [any EntityPersister] = [EntityType.department, .matter, .bundle, .feeItem, .serviceCenter, .faq, .licenseType].map {
         ChangeLogPersister($0, home: .public)
