@@ -41,6 +41,11 @@ public struct SyncSchema: Sendable {
         self.mutators = Dictionary(mutators.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// This schema with more entity types and mutators (a domain built on another, or a test's).
+    public func adding(entities more: [EntityDescriptor] = [], mutators moreMutators: [AnyMutator] = []) -> SyncSchema {
+        SyncSchema(entities: Array(entities.values) + more, mutators: Array(mutators.values) + moreMutators)
+    }
+
     /// The descriptor of a type that travels to devices, or `nil` for an unknown or server-only type.
     public func syncedEntity(_ type: EntityType) -> EntityDescriptor? {
         guard let descriptor = entities[type], !descriptor.serverOnly else { return nil }
