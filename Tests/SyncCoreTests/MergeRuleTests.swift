@@ -84,3 +84,58 @@ import Testing
         #expect(HLC(stamps[5].description) == stamps[5], "the wire form round-trips")
     }
 }
+
+/// No parseable timestamp makes a clock trap, on the server or on a phone (S1).
+@Suite struct HybridLogicalClockBoundsTests {
+    static let now: Int64 = 1_795_000_000_000
+
+    @Test func counterAndTimeOutsideTheBoundsDoNotParse() {
+        #expect(HLC("1795000000000-65535-x")?.logical == HLC.maxLogical)
+        #expect(HLC("1795000000000-65536-x") == nil)
+        #expect(HLC("1795000005000-2147483647-x") == nil)
+        #expect(HLC("1795000000000-99999999999-x") == nil)
+        #expect(HLC("99999999999999-00000-x") == nil, "past the 13-digit range")
+        #expect(HLC("+795000000000-00000-x") == nil && HLC("1795000000000--1-x") == nil)
+        #expect(HLC("9999999999999-00000-x")?.physical == HLC.maxPhysical)
+    }
+
+    @Test func aFullCounterMovesToTheNextMillisecond() {
+        var clock = HybridLogicalClock(node: "server", wallClock: { Self.now })
+        let remote = HLC(physical: Self.now + 5_000, logical: HLC.maxLogical, node: "phone")
+        #expect(clock.admit(remote) == remote)
+        let next = clock.tick()
+        #expect(next > remote && next.physical == Self.now + 5_001 && next.logical == 1)
+        #expect(HLC(next.description) == next)
+    }
+
+    @Test func extremeStampsNeverTrapAndStayOrdered() {
+        let extremes = [
+            HLC(physical: Self.now + 30_000, logical: .max, node: "a"), HLC(physical: Self.now + 30_000, logical: .max - 1, node: "a"),
+            HLC(physical: .max, logical: .max, node: "b"), HLC(physical: HLC.maxPhysical, logical: HLC.maxLogical, node: "c"),
+            HLC(physical: -1, logical: -1, node: "d"), HLC(physical: .min, logical: .min, node: "e"),
+        ]
+        for remote in extremes {
+            var server = HybridLogicalClock(node: "server", wallClock: { Self.now })
+            let admitted = server.admit(remote)
+            #expect(HLC(admitted.description) != nil, "what the server records parses again: \(admitted)")
+            let after = server.tick()
+            #expect(after > server.last || after == server.last)
+            #expect(HLC(after.description) != nil)
+            var phone = HybridLogicalClock(node: "phone", last: remote, wallClock: { .max })
+            phone.receive(remote)
+            #expect(phone.tick().physical <= HLC.maxPhysical)
+        }
+        // At the very end of representable time the clock saturates instead of trapping.
+        var end = HybridLogicalClock(node: "n", last: HLC(physical: HLC.maxPhysical, logical: HLC.maxLogical, node: "n"), wallClock: { .max })
+        #expect(end.tick() == HLC(physical: HLC.maxPhysical, logical: HLC.maxLogical, node: "n"))
+        var skewed = HybridLogicalClock(node: "s", maxSkewMillis: .max, wallClock: { .max })
+        #expect(skewed.admit(HLC(physical: 5, node: "p")).physical == 5)
+    }
+
+    @Test func aDeviceStampWithinTheSkewAndAFullCounterIsKeptAndTheServerMovesOn() {
+        var server = HybridLogicalClock(node: "server", wallClock: { Self.now })
+        let remote = HLC(physical: Self.now + 30_000, logical: HLC.maxLogical - 1, node: "phone")
+        #expect(server.admit(remote) == remote)
+        #expect(server.tick() == HLC(physical: Self.now + 30_001, logical: 0, node: "server"))
+    }
+}

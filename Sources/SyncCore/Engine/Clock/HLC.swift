@@ -28,10 +28,23 @@ public struct HLC: Comparable, Hashable, Sendable, Codable, CustomStringConverti
         return String(repeating: "0", count: max(0, 13 - p.count)) + p + "-" + String(repeating: "0", count: max(0, 5 - l.count)) + l + "-" + node
     }
 
+    /// The largest logical counter a timestamp carries: a clock whose counter is full moves to the next millisecond,
+    /// so no device-supplied counter can make the arithmetic overflow.
+    public static let maxLogical: Int32 = 65_535
+    /// The latest physical time a timestamp carries (13 digits, the year 2286), so the wire form keeps its width.
+    public static let maxPhysical: Int64 = 9_999_999_999_999
+
+    /// Parses the wire form; `nil` unless physical is 0…`maxPhysical` and logical 0…`maxLogical`, both plain digits.
     public init?(_ text: String) {
         let parts = text.split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, let physical = Int64(parts[0]), let logical = Int32(parts[1]), physical >= 0, logical >= 0 else { return nil }
+        guard parts.count == 3, Self.isDigits(parts[0]), Self.isDigits(parts[1]), let physical = Int64(parts[0]), let logical = Int32(parts[1]),
+            physical <= Self.maxPhysical, logical <= Self.maxLogical
+        else { return nil }
         self.init(physical: physical, logical: logical, node: String(parts[2]))
+    }
+
+    private static func isDigits(_ text: Substring) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -70,11 +83,11 @@ public struct HybridLogicalClock: Sendable {
 
     /// A timestamp for a local event, later than every timestamp seen so far.
     public mutating func tick() -> HLC {
-        let wall = wallClock()
+        let wall = Self.bounded(wallClock())
         if wall > last.physical {
             last = HLC(physical: wall, logical: 0, node: node)
         } else {
-            last = HLC(physical: last.physical, logical: last.logical + 1, node: node)
+            last = Self.successor(physical: last.physical, logical: last.logical, node: node)
         }
         return last
     }
@@ -84,31 +97,46 @@ public struct HybridLogicalClock: Sendable {
     /// go through `admit`, which bounds the skew first.
     @discardableResult
     public mutating func receive(_ remote: HLC) -> HLC {
-        let wall = wallClock()
-        let physical = max(wall, last.physical, remote.physical)
-        let logical: Int32
-        if physical == last.physical && physical == remote.physical {
-            logical = max(last.logical, remote.logical) + 1
-        } else if physical == last.physical {
-            logical = last.logical + 1
-        } else if physical == remote.physical {
-            logical = remote.logical + 1
+        let wall = Self.bounded(wallClock())
+        let lastPhysical = Self.bounded(last.physical)
+        let remotePhysical = Self.bounded(remote.physical)
+        let physical = max(wall, lastPhysical, remotePhysical)
+        if physical == lastPhysical && physical == remotePhysical {
+            last = Self.successor(physical: physical, logical: max(last.logical, remote.logical), node: node)
+        } else if physical == lastPhysical {
+            last = Self.successor(physical: physical, logical: last.logical, node: node)
+        } else if physical == remotePhysical {
+            last = Self.successor(physical: physical, logical: remote.logical, node: node)
         } else {
-            logical = 0
+            last = HLC(physical: physical, logical: 0, node: node)
         }
-        last = HLC(physical: physical, logical: logical, node: node)
         return last
     }
 
     /// The timestamp to record for an edit stamped `remote` by a device: its own stamp when the device clock is
-    /// plausible, else this clock's next tick (a device set days ahead must not win all future conflicts).
+    /// plausible, else this clock's next tick (a device set days ahead must not win all future conflicts, and a stamp
+    /// outside the parseable range is never kept).
     public mutating func admit(_ remote: HLC) -> HLC {
-        let wall = wallClock()
-        if remote.physical > wall + maxSkewMillis {
-            return tick().withNode(remote.node)
-        }
+        let wall = Self.bounded(wallClock())
+        let (limit, overflow) = wall.addingReportingOverflow(max(0, maxSkewMillis))
+        let plausible = remote.physical >= 0 && remote.physical <= (overflow ? HLC.maxPhysical : min(limit, HLC.maxPhysical))
+            && remote.logical >= 0 && remote.logical <= HLC.maxLogical
+        guard plausible else { return tick().withNode(remote.node) }
         receive(remote)
         return remote
+    }
+
+    /// `value` within the physical range timestamps carry.
+    private static func bounded(_ value: Int64) -> Int64 { min(max(value, 0), HLC.maxPhysical) }
+
+    /// The next timestamp after (physical, logical): the counter plus one, or the next millisecond once the counter is
+    /// full. At `HLC.maxPhysical` with a full counter it stays put: saturating, never trapping.
+    private static func successor(physical: Int64, logical: Int32, node: String) -> HLC {
+        let physical = bounded(physical)
+        let logical = min(max(logical, 0), HLC.maxLogical)
+        if logical < HLC.maxLogical { return HLC(physical: physical, logical: logical + 1, node: node) }
+        if physical < HLC.maxPhysical { return HLC(physical: physical + 1, logical: 0, node: node) }
+        return HLC(physical: physical, logical: logical, node: node)
     }
 }
 
