@@ -141,7 +141,7 @@ import Testing
             switch random.next(upTo: 6) {
             case 0: nil
             case 1: "2026-02-30"
-            default: WorkingCalendar.day(fromMillis: WorkingCalendar.startOfDayMillis(today) + (Int64(random.next(upTo: 8)) - 1) * 86_400_000)
+            default: WorkingCalendar.day(fromMillis: WorkingCalendar.startOfDayMillis(today)! + (Int64(random.next(upTo: 8)) - 1) * 86_400_000)
             }
         return CaseActionDetails(
             correctionItems: items(), pendingMaterials: items(), pendingDue: due,

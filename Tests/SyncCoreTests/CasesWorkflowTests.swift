@@ -48,7 +48,7 @@ enum CaseFixtures {
 
     /// Milliseconds since 1970 at `hour:minute` China time on `day`.
     static func at(_ day: String, _ hour: Int, _ minute: Int = 0) -> Int64 {
-        WorkingCalendar.startOfDayMillis(day) + Int64(hour * 60 + minute) * 60_000
+        WorkingCalendar.startOfDayMillis(day)! + Int64(hour * 60 + minute) * 60_000
     }
 
     /// A fresh draft of `matter` owned by `applicantID`.

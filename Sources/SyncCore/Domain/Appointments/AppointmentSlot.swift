@@ -75,7 +75,7 @@ public struct SlotID: Hashable, Sendable, CustomStringConvertible {
 
     /// Milliseconds since 1970 when the slot begins (the id must be valid).
     public var startMillis: Int64 {
-        WorkingCalendar.startOfDayMillis(day) + Int64(AppointmentSchedule.minutes(start) ?? 0) * 60_000
+        (WorkingCalendar.startOfDayMillis(day) ?? 0) + Int64(AppointmentSchedule.minutes(start) ?? 0) * 60_000
     }
 }
 

@@ -6,8 +6,9 @@ import Foundation
 /// daylight saving since 1991), so the arithmetic here is plain integer day numbers: no `Calendar`, no time-zone
 /// database, and identical results on a server and on a phone set to any zone.
 ///
-/// A day must be a real `YYYY-MM-DD` date (check untrusted input with `isValidDay(_:)` first); the calendar only
-/// knows the years it was given, and beyond them sees weekends only.
+/// Every function is total: a string that is not a real `YYYY-MM-DD` date (years 1900–9999), a count beyond
+/// `maxWorkingDays` or a result past 9999-12-31 gives `nil` (or `false`), never a trap, and each call takes bounded
+/// time whatever a device sent. The calendar only knows the years it was given, and beyond them sees weekends only.
 public struct WorkingCalendar: Sendable, Equatable, Codable {
     /// Official holidays, as day numbers (days since 1970-01-01).
     private let holidayNumbers: Set<Int64>
@@ -46,54 +47,64 @@ public struct WorkingCalendar: Sendable, Equatable, Codable {
 
     // MARK: Queries
 
-    /// Whether offices work on `day`: a holiday never; a weekend day only when it is an adjusted workday.
-    public func isWorkingDay(_ day: String) -> Bool { isWorkingDay(number: Self.requireDay(day)) }
+    /// The most working days `addingWorkingDays` counts in either direction: about 14 years, far beyond any promised
+    /// deadline, and small enough that a count sent by a device cannot hold a writer for long.
+    public static let maxWorkingDays = 3660
+
+    /// Whether offices work on `day`: a holiday never; a weekend day only when it is an adjusted workday; a string that
+    /// is not a date never.
+    public func isWorkingDay(_ day: String) -> Bool {
+        guard let number = Self.dayNumber(day) else { return false }
+        return isWorkingDay(number: number)
+    }
 
     /// The working day `n` working days after `day`; for `n == 0`, `day` itself when it is a working day, else the
     /// next working day (so a same-day 即办件 accepted on a Saturday is due on Monday). A negative `n` counts back.
-    public func addingWorkingDays(_ n: Int, to day: String) -> String {
-        var number = Self.requireDay(day)
+    /// `nil` when `day` is not a date, `|n|` exceeds `maxWorkingDays`, or the answer falls outside 1900–9999.
+    public func addingWorkingDays(_ n: Int, to day: String) -> String? {
+        guard var number = Self.dayNumber(day), n.magnitude <= UInt(Self.maxWorkingDays) else { return nil }
         if n == 0 {
-            while !isWorkingDay(number: number) { number += 1 }
+            while !isWorkingDay(number: number) {
+                number += 1
+                guard number <= Self.lastDayNumber else { return nil }
+            }
             return Self.dayString(number)
         }
         let step: Int64 = n > 0 ? 1 : -1
         var remaining = n.magnitude
         while remaining > 0 {
             number += step
+            guard (Self.firstDayNumber...Self.lastDayNumber).contains(number) else { return nil }
             if isWorkingDay(number: number) { remaining -= 1 }
         }
         return Self.dayString(number)
     }
 
     /// The number of working days in `(from, to]`: after `from`, up to and including `to`. Negative when `to` is
-    /// before `from`, so that `workingDays(a, b) + workingDays(b, c) == workingDays(a, c)`.
-    public func workingDays(from: String, to: String) -> Int {
-        let start = Self.requireDay(from)
-        let end = Self.requireDay(to)
-        if end < start { return -workingDays(from: to, to: from) }
-        var count = 0
-        var number = start
-        while number < end {
-            number += 1
-            if isWorkingDay(number: number) { count += 1 }
-        }
-        return count
+    /// before `from`, so that `workingDays(a, b) + workingDays(b, c) == workingDays(a, c)`; `nil` when either is not
+    /// a date. Counted by arithmetic, not day by day, so any two dates answer at once.
+    public func workingDays(from: String, to: String) -> Int? {
+        guard let start = Self.dayNumber(from), let end = Self.dayNumber(to) else { return nil }
+        if end < start { return -countWorkingDays(after: end, through: start) }
+        return countWorkingDays(after: start, through: end)
     }
 
-    /// The China-time date of an instant given in milliseconds since 1970.
+    /// The China-time date of an instant given in milliseconds since 1970 (clamped to 1900-01-01…9999-12-31).
     public func day(fromMillis millis: Int64) -> String { Self.day(fromMillis: millis) }
 
     // MARK: Dates without a calendar instance
 
-    /// The China-time date of an instant given in milliseconds since 1970.
+    /// The China-time date of an instant given in milliseconds since 1970. Instants before 1900 or after 9999 give the
+    /// first or last day the calendar knows, so the answer is always a valid day.
     public static func day(fromMillis millis: Int64) -> String {
-        dayString(floorDivide(millis + chinaOffsetMillis, millisPerDay))
+        let (shifted, overflow) = millis.addingReportingOverflow(chinaOffsetMillis)
+        let number = overflow ? lastDayNumber : floorDivide(shifted, millisPerDay)
+        return dayString(min(max(number, firstDayNumber), lastDayNumber))
     }
 
-    /// Milliseconds since 1970 at 00:00 China time on `day`.
-    public static func startOfDayMillis(_ day: String) -> Int64 {
-        requireDay(day) * millisPerDay - chinaOffsetMillis
+    /// Milliseconds since 1970 at 00:00 China time on `day`, or `nil` when `day` is not a date.
+    public static func startOfDayMillis(_ day: String) -> Int64? {
+        dayNumber(day).map { $0 * millisPerDay - chinaOffsetMillis }
     }
 
     /// Whether `day` is a real date written `YYYY-MM-DD` (years 1900–9999).
@@ -129,13 +140,33 @@ public struct WorkingCalendar: Sendable, Equatable, Codable {
         if holidayNumbers.contains(number) { return false }
         if workdayNumbers.contains(number) { return true }
         // 1970-01-01 was a Thursday: with Monday = 0, weekday = (number + 3) mod 7; 5 and 6 are the weekend.
-        return floorModulo(number + 3, 7) < 5
+        return Self.isWeekday(number)
     }
 
-    private static func requireDay(_ day: String) -> Int64 {
-        guard let number = dayNumber(day) else { preconditionFailure("not a YYYY-MM-DD date: '\(day)'") }
-        return number
+    /// Working days in `(start, end]` for `start <= end`: weekdays by arithmetic, then the holidays and adjusted
+    /// workdays inside the range (a few dozen a year) correct it.
+    private func countWorkingDays(after start: Int64, through end: Int64) -> Int {
+        var count = Self.weekdays(before: end + 1) - Self.weekdays(before: start + 1)
+        for holiday in holidayNumbers where holiday > start && holiday <= end && Self.isWeekday(holiday) { count -= 1 }
+        for workday in workdayNumbers where workday > start && workday <= end && !Self.isWeekday(workday) && !holidayNumbers.contains(workday) {
+            count += 1
+        }
+        return Int(count)
     }
+
+    private static func isWeekday(_ number: Int64) -> Bool { floorModulo(number + 3, 7) < 5 }
+
+    /// Monday-to-Friday days among the day numbers before `number`, counted from a Monday origin (only differences
+    /// of this count mean anything).
+    private static func weekdays(before number: Int64) -> Int64 {
+        // Day number -3 was a Monday; shifting by 3 makes every multiple of 7 a Monday.
+        let shifted = number + 3
+        return floorDivide(shifted, 7) * 5 + min(floorModulo(shifted, 7), 5)
+    }
+
+    /// 1900-01-01 and 9999-12-31: the days `dayNumber` accepts.
+    static let firstDayNumber: Int64 = daysFromCivil(year: 1900, month: 1, day: 1)
+    static let lastDayNumber: Int64 = daysFromCivil(year: 9999, month: 12, day: 31)
 
     /// Days since 1970-01-01 of a `YYYY-MM-DD` date, or `nil` when it is not a real date.
     static func dayNumber(_ day: String) -> Int64? {
@@ -199,5 +230,5 @@ public struct WorkingCalendar: Sendable, Equatable, Codable {
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 
-    private func floorModulo(_ a: Int64, _ b: Int64) -> Int64 { ((a % b) + b) % b }
+    private static func floorModulo(_ a: Int64, _ b: Int64) -> Int64 { ((a % b) + b) % b }
 }

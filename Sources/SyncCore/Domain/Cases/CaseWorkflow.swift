@@ -130,9 +130,9 @@ public enum CaseWorkflow {
             }
         case .resume:
             // The days in (suspendedSince, today] were not the office's: they extend the deadline one for one.
-            let paused = caseFile.suspendedSince.map { max(0, calendar.workingDays(from: $0, to: today)) } ?? 0
+            let paused = caseFile.suspendedSince.flatMap { calendar.workingDays(from: $0, to: today) }.map { max(0, $0) } ?? 0
             next.suspendedWorkingDays += paused
-            if paused > 0, let deadline = caseFile.deadline { next.deadline = calendar.addingWorkingDays(paused, to: deadline) }
+            if paused > 0, let deadline = caseFile.deadline { next.deadline = calendar.addingWorkingDays(paused, to: deadline) ?? deadline }
         case .requirePayment:
             break
         case .approve:
@@ -192,7 +192,7 @@ public enum CaseWorkflow {
     private static func accept(_ caseFile: inout Case, on today: String, at millis: Int64, calendar: WorkingCalendar) {
         let days = caseFile.kind == .immediate ? 0 : max(0, caseFile.promisedDays)
         caseFile.acceptedAt = millis
-        caseFile.deadline = calendar.addingWorkingDays(days, to: today)
+        caseFile.deadline = calendar.addingWorkingDays(min(days, WorkingCalendar.maxWorkingDays), to: today)
     }
 
     /// The reason an applicant is owed (不予受理, 不予许可 and 中止 are explained in writing); `invalid_args` without one.
