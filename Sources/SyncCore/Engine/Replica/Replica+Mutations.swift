@@ -164,26 +164,29 @@ extension Replica {
         return update
     }
 
-    /// The JSON the app sees for `key`: the overlay's if a pending mutation wrote it, else the confirmed one.
+    /// The JSON the app sees for `key`: the overlay's if a pending mutation wrote it, else the confirmed copy — the
+    /// account's own (`user:`) one when the entity lives in several scopes.
     func visibleJSON(_ key: EntityKey, _ db: Database) throws -> [UInt8]? {
         let arguments: StatementArguments = [key.type.rawValue, key.id]
         let overlay = try db.cachedStatement(sql: "SELECT data FROM pending_entities WHERE type = ? AND id = ?")
         if let row = try Row.fetchOne(overlay, arguments: arguments) {
             return (row[0] as String?).map { Array($0.utf8) }
         }
-        let confirmed = try db.cachedStatement(sql: "SELECT data FROM entities WHERE type = ? AND id = ?")
+        let confirmed = try db.cachedStatement(sql: "SELECT data FROM entities WHERE type = ? AND id = ? \(Self.preferredCopyFirst) LIMIT 1")
         return try String.fetchOne(confirmed, arguments: arguments).map { Array($0.utf8) }
     }
 
+    /// Orders an entity's confirmed copies as `visible_entities` prefers them: `user:` first, then by scope.
+    static let preferredCopyFirst = "ORDER BY substr(scope, 1, 5) = 'user:' DESC, scope"
+
     private func writePending(_ key: EntityKey, json: [UInt8]?, accountID: String, _ db: Database) throws {
         // A new entity belongs to the mutating account's scope; an existing one stays where it is.
-        let scopeOf = try db.cachedStatement(
-            sql: """
-                SELECT scope FROM pending_entities WHERE type = ?1 AND id = ?2
-                UNION ALL SELECT scope FROM entities WHERE type = ?1 AND id = ?2 LIMIT 1
-                """
-        )
-        let scope = try String.fetchOne(scopeOf, arguments: [key.type.rawValue, key.id]) ?? Scope.user(accountID).rawValue
+        let arguments: StatementArguments = [key.type.rawValue, key.id]
+        let overlayScope = try db.cachedStatement(sql: "SELECT scope FROM pending_entities WHERE type = ? AND id = ?")
+        let confirmedScope = try db.cachedStatement(sql: "SELECT scope FROM entities WHERE type = ? AND id = ? \(Self.preferredCopyFirst) LIMIT 1")
+        let scope =
+            try String.fetchOne(overlayScope, arguments: arguments) ?? String.fetchOne(confirmedScope, arguments: arguments)
+            ?? Scope.user(accountID).rawValue
         let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO pending_entities (type, id, scope, data, search_text) VALUES (?, ?, ?, ?, ?)

@@ -59,24 +59,18 @@ extension Replica {
         }
     }
 
-    /// Writes changes with cached statements and no JSON re-encoding; a change older than the stored row is skipped
-    /// (same scope: by seq; an entity that moved scopes: by version).
+    /// Writes changes with cached statements and no JSON re-encoding, each into its own scope's copy of the entity;
+    /// a change older than that copy (by the scope's seq) is skipped.
     private func store(_ changes: [Change], into update: inout ReplicaUpdate, _ db: Database) throws {
         let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO entities (scope, type, id, version, seq, data, search_text) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (type, id) DO UPDATE SET scope = excluded.scope, version = excluded.version, seq = excluded.seq,
+                ON CONFLICT (scope, type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,
                     data = excluded.data, search_text = excluded.search_text
-                WHERE (excluded.scope = entities.scope AND excluded.seq > entities.seq)
-                   OR (excluded.scope <> entities.scope AND excluded.version > entities.version)
+                WHERE excluded.seq > entities.seq
                 """
         )
-        let delete = try db.cachedStatement(
-            sql: """
-                DELETE FROM entities WHERE type = ?1 AND id = ?2
-                AND ((scope = ?3 AND seq < ?4) OR (scope <> ?3 AND version <= ?5))
-                """
-        )
+        let delete = try db.cachedStatement(sql: "DELETE FROM entities WHERE scope = ? AND type = ? AND id = ? AND seq < ?")
         for change in changes {
             let scope = change.scope.rawValue
             let type = change.type.rawValue
@@ -89,7 +83,7 @@ extension Replica {
                 upsert.setUncheckedArguments([scope, type, change.id, change.version, change.seq, String(decoding: data, as: UTF8.self), search])
                 try upsert.execute()
             case .delete:
-                delete.setUncheckedArguments([type, change.id, scope, change.seq, change.version])
+                delete.setUncheckedArguments([scope, type, change.id, change.seq])
                 try delete.execute()
             }
             if db.changesCount > 0 || change.op == .delete {

@@ -11,16 +11,26 @@ extension Replica {
         }
     }
 
-    /// Every entity of a type, optionally only those of one scope, ordered by id.
+    /// Every entity of a type, ordered by id; with `scope`, that scope's copies (an entity in two scopes is listed in
+    /// each, with this device's pending edits over either copy).
     public func entities<E: SyncEntity>(_ type: E.Type, in scope: Scope? = nil) throws -> [E] {
         try writer.read { db in
-            var sql = "SELECT data FROM visible_entities WHERE type = ?"
-            var arguments: StatementArguments = [E.entityType.rawValue]
-            if let scope {
-                sql += " AND scope = ?"
-                arguments += [scope.rawValue]
+            guard let scope else {
+                return try String.fetchAll(db, sql: "SELECT data FROM visible_entities WHERE type = ? ORDER BY id", arguments: [E.entityType.rawValue])
+                    .map { try Self.decode(E.self, $0) }
             }
-            return try String.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments).map { try Self.decode(E.self, $0) }
+            let sql = """
+                SELECT data FROM (
+                    SELECT e.id, CASE WHEN p.type IS NULL THEN e.data ELSE p.data END AS data
+                    FROM entities e LEFT JOIN pending_entities p ON p.type = e.type AND p.id = e.id
+                    WHERE e.type = ?1 AND e.scope = ?2
+                    UNION ALL
+                    SELECT p.id, p.data FROM pending_entities p
+                    WHERE p.type = ?1 AND p.scope = ?2
+                      AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.scope = p.scope AND e.type = p.type AND e.id = p.id)
+                ) WHERE data IS NOT NULL ORDER BY id
+                """
+            return try String.fetchAll(db, sql: sql, arguments: [E.entityType.rawValue, scope.rawValue]).map { try Self.decode(E.self, $0) }
         }
     }
 
@@ -87,6 +97,7 @@ extension Replica {
         return "%" + escaped + "%"
     }
 
+    /// Decodes an entity's JSON as the replica stores it.
     public static func decode<E: Decodable>(_ type: E.Type, _ json: String) throws -> E {
         try SyncJSON.decoder.decode(E.self, from: Data(json.utf8))
     }
