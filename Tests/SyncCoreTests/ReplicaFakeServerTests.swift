@@ -17,8 +17,10 @@ final class ManualWallClock: Sendable {
 }
 
 /// An in-memory stand-in for the sync server (DESIGN.md §4): per-scope compacted change logs with their own
-/// sequence, tombstone purging with a horizon, per-client last mutation ids with exactly-once replay of the shared
-/// `Mutators`, and fault injection. Scopes readable by an account: `public` and `user:<account>`.
+/// sequence, tombstone purging with a horizon and reset epochs, per-client last mutation ids with exactly-once replay
+/// of the shared mutators and stored verdicts (a retried id gets its original answer, the same id with other content
+/// `mutation_id_reused`), client ids bound to the device that first used them (`client_cloned`), restores from a
+/// snapshot, and fault injection. Scopes readable by an account: `public` and `user:<account>`.
 final class FakeSyncServer: Sendable {
     struct Row: Sendable {
         var seq: Int
@@ -57,8 +59,14 @@ final class FakeSyncServer: Sendable {
         var lastMutationID: [String: Int] = [:]
         /// How many times each (client, mutation id) was processed — exactly once is the contract.
         var processed: [String: [Int: Int]] = [:]
-        /// Clients re-downloading a scope after a reset: not reset again while their cursor is below the horizon.
-        var redownloading: Set<String> = []
+        /// Each processed mutation and the verdict it got, per client: a retried id is answered from here.
+        var verdicts: [String: [Int: (mutation: PendingMutation, result: MutationResult)]] = [:]
+        /// The reset epoch issued per "client|scope", and the horizon it was issued for: a stale cursor sent with it is
+        /// a re-download in progress, without it a lost reset answer (reset again).
+        var epochs: [String: (epoch: String, horizon: Int)] = [:]
+        var epochCounter = 0
+        /// The device each client id was first used from.
+        var devices: [String: String] = [:]
         var clock: HybridLogicalClock
         var pulls = 0
         var pushes = 0
@@ -171,33 +179,65 @@ final class FakeSyncServer: Sendable {
 
     // MARK: Protocol
 
-    func transport(accountID: String) -> SyncTransport {
+    func transport(accountID: String, device: String = "device-1") -> SyncTransport {
         SyncTransport(
-            pull: { clientID, cursors, limit in try self.pull(accountID: accountID, clientID: clientID, cursors: cursors, limit: limit) },
-            push: { clientID, mutations in try self.push(accountID: accountID, clientID: clientID, mutations: mutations) }
+            pull: { request in try self.pull(accountID: accountID, request, device: device) },
+            push: { clientID, mutations in try self.push(accountID: accountID, clientID: clientID, mutations: mutations, device: device) }
         )
     }
 
-    func pull(accountID: String, clientID: String, cursors: [Scope: Int], limit: Int) throws -> PullPage {
+    /// The server's whole state, to restore later as if from a backup.
+    func snapshot() -> State { state.withLock { $0 } }
+
+    /// Goes back to a snapshot: a server restored from a backup (the wall clock and the device bindings stay).
+    func restore(_ snapshot: State) {
+        state.withLock { s in
+            let devices = s.devices
+            s = snapshot
+            s.devices = devices
+        }
+    }
+
+    func pull(accountID: String, clientID: String, cursors: [Scope: Int], epochs: [Scope: String] = [:], limit: Int) throws -> PullPage {
+        try pull(accountID: accountID, PullRequest(clientID: clientID, cursors: cursors, epochs: epochs, limit: limit), device: "device-1")
+    }
+
+    /// Refuses a client id used from another device than the first: that replica is a copy.
+    private static func checkDevice(_ s: inout State, clientID: String, device: String) throws {
+        if let bound = s.devices[clientID], bound != device {
+            throw SyncTransportError.refused(code: "client_cloned", detail: "The client id \(clientID) is in use by another device.")
+        }
+        s.devices[clientID] = device
+    }
+
+    func pull(accountID: String, _ request: PullRequest, device: String) throws -> PullPage {
         try state.withLock { (s: inout State) throws -> PullPage in
             if let failAt = s.failPullAfter, s.pulls >= failAt {
                 s.failPullAfter = nil
                 throw SyncTransportError.permanent("connection closed by peer")
             }
             if s.flaky() { throw SyncTransportError.transient("timeout") }
+            try Self.checkDevice(&s, clientID: request.clientID, device: device)
             s.pulls += 1
-            let wanted = cursors.isEmpty ? [.public: 0, .user(accountID): 0] : cursors
+            let limit = request.limit
+            let wanted = request.cursors.isEmpty ? [.public: 0, .user(accountID): 0] : request.cursors
             var changes: [Change] = []
             var next: [Scope: Int] = [:]
             var reset: [Scope] = []
+            var resetEpochs: [Scope: String] = [:]
             var hasMore = false
             for scope in wanted.keys.sorted() {
                 let log = s.logs[scope] ?? ScopeLog()
-                let marker = "\(clientID)|\(scope)"
+                let marker = "\(request.clientID)|\(scope)"
                 var cursor = wanted[scope] ?? 0
-                if cursor > log.head || (cursor > 0 && cursor < log.purged && !s.redownloading.contains(marker)) {
+                let issued = s.epochs[marker]
+                let redownloading = issued != nil && issued?.epoch == request.epochs[scope] && issued?.horizon == log.purged
+                if cursor > log.head || (cursor > 0 && cursor < log.purged && !redownloading) {
                     reset.append(scope)
-                    s.redownloading.insert(marker)
+                    s.epochCounter += 1
+                    let epoch = "ep\(s.epochCounter)"
+                    s.epochs[marker] = (epoch, log.purged)
+                    resetEpochs[scope] = epoch
                     cursor = 0
                 }
                 // A replica starting from zero needs no tombstones.
@@ -214,25 +254,29 @@ final class FakeSyncServer: Sendable {
                 } else {
                     next[scope] = log.head
                 }
-                if next[scope]! >= log.purged { s.redownloading.remove(marker) }
             }
             s.changesServed += changes.count
             return PullPage(
-                changes: changes, cursors: next, hasMore: hasMore, reset: reset, lastMutationID: s.lastMutationID[clientID] ?? 0,
-                serverHLC: s.clock.tick()
+                changes: changes, cursors: next, hasMore: hasMore, reset: reset, resetEpochs: resetEpochs,
+                lastMutationID: s.lastMutationID[request.clientID] ?? 0, serverHLC: s.clock.tick()
             )
         }
     }
 
-    func push(accountID: String, clientID: String, mutations: [PendingMutation]) throws -> PushOutcome {
+    func push(accountID: String, clientID: String, mutations: [PendingMutation], device: String = "device-1") throws -> PushOutcome {
         try state.withLock { (s: inout State) throws -> PushOutcome in
             if s.flaky() { throw SyncTransportError.transient("connection reset") }
+            try Self.checkDevice(&s, clientID: clientID, device: device)
             s.pushes += 1
             var last = s.lastMutationID[clientID] ?? 0
             var results: [MutationResult] = []
             for mutation in mutations {
                 if mutation.id <= last {
-                    results.append(MutationResult(id: mutation.id, status: .duplicate))
+                    if let stored = s.verdicts[clientID]?[mutation.id], stored.mutation != mutation {
+                        results.append(MutationResult(id: mutation.id, status: .rejected, code: "mutation_id_reused", detail: "id \(mutation.id) was another mutation"))
+                    } else {
+                        results.append(s.verdicts[clientID]?[mutation.id]?.result ?? MutationResult(id: mutation.id, status: .duplicate))
+                    }
                     continue
                 }
                 if mutation.id != last + 1 {
@@ -242,6 +286,7 @@ final class FakeSyncServer: Sendable {
                 last = mutation.id
                 s.processed[clientID, default: [:]][mutation.id, default: 0] += 1
                 let context = MutationContext(accountID: accountID, role: .citizen, clientID: clientID, hlc: s.clock.admit(mutation.hlc), now: clock.now, authoritative: true)
+                let result: MutationResult
                 do {
                     let mutator = try SyncSchema.oneTrip.mutator(named: mutation.name)
                     var loaded: [EntityKey: [UInt8]?] = [:]
@@ -251,13 +296,15 @@ final class FakeSyncServer: Sendable {
                     for key in mutationState.written {
                         s.write(key, mutationState.json(key), in: s.homes[key] ?? .user(accountID))
                     }
-                    results.append(MutationResult(id: mutation.id, status: .applied))
+                    result = MutationResult(id: mutation.id, status: .applied)
                 } catch let rejection as MutationRejection {
-                    results.append(MutationResult(id: mutation.id, status: .rejected, code: rejection.code.rawValue, detail: rejection.detail))
+                    result = .rejected(mutation.id, rejection)
                 }
+                s.verdicts[clientID, default: [:]][mutation.id] = (mutation, result)
+                results.append(result)
             }
             s.lastMutationID[clientID] = last
-            // The answer may be lost after the server committed: the client must resend and get `duplicate`.
+            // The answer may be lost after the server committed: the client must resend and get the same verdicts.
             if s.flaky() { throw SyncTransportError.transient("response lost") }
             return PushOutcome(results: results, lastMutationID: last)
         }
@@ -302,18 +349,24 @@ enum SyncFixtures {
 }
 
 @Suite struct ReplicaFakeServerTests {
-    @Test func duplicatesAreAcknowledgedAndGapsRefused() throws {
+    @Test func retriesGetTheirOriginalVerdictReusedIdsAndGapsAreRefused() throws {
         let clock = ManualWallClock()
         let server = SyncFixtures.server(clock: clock, messages: 2)
         let args = SyncJSON.encode(MessageMarkRead.Args(messageId: "m0"))
         let one = PendingMutation(id: 1, name: MessageMarkRead.name, args: args, hlc: HLC(physical: clock.now, node: "c"))
+        var two = one
+        two.id = 2
+        two.args = SyncJSON.encode(MessageMarkRead.Args(messageId: "gone"))
         var three = one
         three.id = 3
-        let first = try server.push(accountID: SyncFixtures.account, clientID: "client-1", mutations: [one])
-        #expect(first.results.map(\.status) == [.applied] && first.lastMutationID == 1)
-        let again = try server.push(accountID: SyncFixtures.account, clientID: "client-1", mutations: [one, three])
-        #expect(again.results.map(\.status) == [.duplicate, .rejected] && again.results[1].code == "out_of_order" && again.lastMutationID == 1)
-        #expect(server.processed(by: "client-1") == [1: 1])
+        let first = try server.push(accountID: SyncFixtures.account, clientID: "client-1", mutations: [one, two])
+        #expect(first.results.map(\.status) == [.applied, .rejected] && first.results[1].code == "not_found" && first.lastMutationID == 2)
+        let again = try server.push(accountID: SyncFixtures.account, clientID: "client-1", mutations: [one, two, MutationResultFixtures.other(one)])
+        #expect(again.results.map(\.status) == [.applied, .rejected, .rejected])
+        #expect(again.results.map(\.code) == [nil, "not_found", "mutation_id_reused"])
+        let gap = try server.push(accountID: SyncFixtures.account, clientID: "client-1", mutations: [three.with(id: 4)])
+        #expect(gap.results.first?.code == "out_of_order" && gap.lastMutationID == 2)
+        #expect(server.processed(by: "client-1") == [1: 1, 2: 1])
     }
 
     @Test func aGapAnswerIsNotTreatedAsAVerdict() throws {
@@ -327,5 +380,24 @@ enum SyncFixtures {
         try replica.apply(outcome)
         #expect(try replica.outbox().map(\.status) == [.pending])
         #expect(try replica.pendingMutations().map(\.id) == [1])
+    }
+}
+
+/// Mutations made up for the fake server's own tests.
+enum MutationResultFixtures {
+    /// `mutation` with other arguments: the same id for another mutation.
+    static func other(_ mutation: PendingMutation) -> PendingMutation {
+        var other = mutation
+        other.args = SyncJSON.encode(MessageMarkRead.Args(messageId: "m1"))
+        return other
+    }
+}
+
+extension PendingMutation {
+    /// The same mutation under another id.
+    func with(id: Int) -> PendingMutation {
+        var copy = self
+        copy.id = id
+        return copy
     }
 }

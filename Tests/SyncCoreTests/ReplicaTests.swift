@@ -49,10 +49,14 @@ enum ReplicaPages {
         let entry = try #require(try replica.outbox().first)
         #expect(entry.status == .pending && !entry.acknowledged && entry.writtenKeys == [EntityKey(.profile, account)])
 
-        // Confirmed without the edit in the data: the overlay is dropped, the server's state shows.
+        // Processed by the server without the edit in the data: the server's state shows, but whether the edit was
+        // rejected or lost is the server's verdict to give — the mutation stays listed and is sent again to hear it.
         try replica.apply(ReplicaPages.page([], lastMutationID: 1))
         #expect(try replica.profile(accountID: account)?.nickname == nil)
-        #expect(try replica.outbox().isEmpty && replica.pendingMutations().isEmpty)
+        #expect(try replica.pendingMutations() == [queued])
+        try replica.apply(PushOutcome(results: [.init(id: 1, status: .rejected, code: "invalid_args", detail: "nickname")], lastMutationID: 1))
+        #expect(try replica.outbox().map(\.code) == ["invalid_args"] && replica.outbox().map(\.acknowledged) == [true])
+        #expect(try replica.pendingMutations().isEmpty)
     }
 
     @Test func anAppliedEditStaysVisibleUntilTheLastPageDeliversIt() throws {

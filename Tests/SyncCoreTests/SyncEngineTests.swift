@@ -160,9 +160,9 @@ import Testing
         let server = SyncFixtures.server(clock: clock)
         let real = server.transport(accountID: account)
         let transport = SyncTransport(
-            pull: { clientID, cursors, limit in
+            pull: { request in
                 if failures.takeOne() { throw SyncTransportError.transient("503") }
-                return try await real.pull(clientID, cursors, limit)
+                return try await real.pull(request)
             },
             push: real.push
         )
@@ -215,8 +215,10 @@ import Testing
 
     @Test func aServerThatResetsEveryPageIsReportedNotLoopedOn() async throws {
         let transport = SyncTransport(
-            pull: { _, _, _ in
-                PullPage(changes: [], cursors: [.public: 1], hasMore: true, reset: [.public], lastMutationID: 0, serverHLC: .zero)
+            pull: { _ in
+                PullPage(
+                    changes: [], cursors: [.public: 1], hasMore: true, reset: [.public], resetEpochs: [.public: "e1"], lastMutationID: 0,
+                    serverHLC: .zero)
             },
             push: { _, _ in PushOutcome(results: [], lastMutationID: 0) }
         )

@@ -149,3 +149,14 @@ public struct PushOutcome: Sendable, Equatable {
         self.lastMutationID = lastMutationID
     }
 }
+
+extension PushOutcome {
+    /// The results that are the server's verdict on a mutation. The others ask for the mutation again: an id past
+    /// `lastMutationID` (`out_of_order`), and a reused id with everything after it (renumbered, then resent).
+    public var verdicts: [MutationResult] {
+        let reused = results.filter { $0.code == ProblemCode.mutationIDReused.rawValue }.map(\.id).min() ?? .max
+        return results.filter { result in
+            result.id <= lastMutationID && result.id < reused && result.code != ProblemCode.outOfOrder.rawValue
+        }
+    }
+}

@@ -11,6 +11,8 @@ public struct ReplicaUpdate: Sendable, Equatable {
     public var replayed = 0
     /// Mutations that became rejected: refused by the server, or no longer valid when replayed.
     public var rejected: [Int] = []
+    /// Mutations given new ids because the server holds their old ones for other mutations (or lost them): push again.
+    public var renumbered = 0
 
     /// An empty update.
     public init() {}
@@ -18,6 +20,7 @@ public struct ReplicaUpdate: Sendable, Equatable {
 
 extension Replica {
     /// Runs mutator `name` optimistically on the visible state and queues it for the server, in one transaction.
+    /// `role` is the account's kind, so the device refuses what the server would (and a rebase replays it the same way).
     /// Throws the `MutationRejection` when the mutator refuses (nothing is queued: the app shows it right away).
     @discardableResult
     public func mutate(_ name: String, args: some Encodable, accountID: String, role: AccountRole = .citizen) throws -> PendingMutation {
@@ -33,12 +36,13 @@ extension Replica {
             let hlc = clock.tick()
             let id = try self.nextMutationID(db)
             let now = self.wallClock()
-            let context = MutationContext(accountID: accountID, role: role, clientID: self.clientID, hlc: hlc, now: now, authoritative: false)
+            let context = MutationContext(
+                accountID: accountID, role: role, clientID: try MetaRecord.clientID(db), hlc: hlc, now: now, authoritative: false)
             let written = try self.run(mutator, args: argsJSON, context: context, db)
             try OutboxRecord(
                 id: id, name: name, args: Data(argsJSON), hlc: hlc.description, accountID: accountID, role: role.rawValue,
-                status: OutboxEntry.Status.pending.rawValue,
-                code: nil, detail: nil, createdAt: now, writtenKeys: String(decoding: SyncJSON.encode(written), as: UTF8.self)
+                status: OutboxEntry.Status.pending.rawValue, code: nil, detail: nil, createdAt: now,
+                writtenKeys: String(decoding: SyncJSON.encode(written), as: UTF8.self), verdict: nil, errors: nil, alternatives: nil
             ).insert(db)
             try MetaRecord.set(db, .nextMutationID, String(id + 1))
             try self.save(clock, db)
@@ -46,57 +50,58 @@ extension Replica {
         }
     }
 
-    /// Runs the typed mutator `M` optimistically and queues it (see `mutate(_:args:accountID:)`).
+    /// Runs the typed mutator `M` optimistically and queues it (see `mutate(_:args:accountID:role:)`).
     @discardableResult
     public func mutate<M: Mutator>(_ mutator: M.Type, _ args: M.Args, accountID: String, role: AccountRole = .citizen) throws -> PendingMutation {
         try mutate(M.name, args: args, accountID: accountID, role: role)
     }
 
-    /// The mutations the server has not processed yet, oldest first — what the next push sends.
-    ///
-    /// This includes mutations a rebase rejected locally but the server has not seen: the server refuses gaps in a
-    /// client's ids, so every id is sent once and the server's verdict is authoritative.
-    public func pendingMutations(limit: Int = .max) throws -> [PendingMutation] {
+    /// The mutations the server has not given a verdict on, oldest first, with ids after `after` — what the next push
+    /// sends. This includes mutations a rebase rejected locally (the server's verdict is authoritative, and it
+    /// refuses gaps in a client's ids) and ones whose answer was lost (a retried id gets its original verdict).
+    public func pendingMutations(after: Int = 0, limit: Int = .max) throws -> [PendingMutation] {
         try writer.read { db in
-            let confirmed = try self.lastConfirmedMutationID(db)
-            return try OutboxRecord.filter(OutboxRecord.Columns.id > confirmed).order(OutboxRecord.Columns.id).limit(limit)
-                .fetchAll(db).map(\.pendingMutation)
+            try OutboxRecord.filter(OutboxRecord.Columns.verdict == nil && OutboxRecord.Columns.id > after).order(OutboxRecord.Columns.id)
+                .limit(limit).fetchAll(db).map(\.pendingMutation)
         }
     }
 
-    /// Records the server's answer to a push: rejected mutations stop being replayed (their optimistic effect is
-    /// rolled back at once) and keep their reason for `outbox()`.
+    /// Records the server's answer to a push, so the outbox ends in its verdicts: a rejection rolls the optimistic
+    /// effect back and keeps the reason for `outbox()`; an application (or `duplicate`, a verdict past its retention)
+    /// keeps the effect visible until the pull that brings it, even where a local rebase had given up on it. Ids the
+    /// server holds for other mutations (`mutation_id_reused`) or lacks (`out_of_order` past its last id, after a
+    /// server restore) are renumbered after the server's last id, to be pushed again (`ReplicaUpdate.renumbered`).
     @discardableResult
     public func apply(_ outcome: PushOutcome) throws -> ReplicaUpdate {
         try writer.write { db in
             var update = ReplicaUpdate()
-            var changed = false
-            // A result past `lastMutationID` is not a verdict (e.g. `out_of_order` after a gap): the mutation is resent.
-            for result in outcome.results where result.id <= outcome.lastMutationID {
+            let reflected = try self.reflectedMutationID(db)
+            for result in outcome.verdicts {
                 guard var record = try OutboxRecord.fetchOne(db, key: result.id) else { continue }
                 switch result.status {
                 case .rejected:
-                    if record.status == OutboxEntry.Status.pending.rawValue { update.rejected.append(result.id) }
-                    record.status = OutboxEntry.Status.rejected.rawValue
-                    record.code = result.code ?? "rejected"
-                    record.detail = result.detail
-                case .applied where record.status == OutboxEntry.Status.rejected.rawValue:
-                    // The server applied what a local rebase had given up on: show it until the pull confirms it.
-                    record.status = OutboxEntry.Status.pending.rawValue
-                    record.code = nil
-                    record.detail = nil
+                    if record.isPending { update.rejected.append(result.id) }
+                    record.reject(result)
                 case .applied, .duplicate:
-                    continue
+                    // Already reflected in what was pulled: nothing left to show or send.
+                    if record.id <= reflected {
+                        try record.delete(db)
+                        continue
+                    }
+                    record.makePending(verdict: .applied)
                 }
                 try record.update(db)
-                changed = true
             }
             try self.confirmMutations(upTo: outcome.lastMutationID, db)
-            if changed {
-                let rebased = try self.rebase(db)
-                update.replayed = rebased.replayed
-                update.rejected += rebased.rejected
+            let last = outcome.lastMutationID
+            if let reused = outcome.results.filter({ $0.code == ProblemCode.mutationIDReused.rawValue }).map(\.id).min() {
+                update.renumbered = try self.renumber(from: reused, after: last, db)
+            } else if outcome.results.contains(where: { $0.code == ProblemCode.outOfOrder.rawValue && $0.id > last }) {
+                update.renumbered = try self.renumber(from: last + 1, after: last, db)
             }
+            let rebased = try self.rebase(db)
+            update.replayed = rebased.replayed
+            update.rejected += rebased.rejected
             return update
         }
     }
@@ -104,97 +109,16 @@ extension Replica {
     /// Every outbox entry, oldest first: pending ones and rejected ones with their reasons.
     public func outbox() throws -> [OutboxEntry] {
         try writer.read { db in
-            let confirmed = try self.lastConfirmedMutationID(db)
-            return try OutboxRecord.order(OutboxRecord.Columns.id).fetchAll(db).map { $0.entry(lastConfirmed: confirmed) }
+            try OutboxRecord.order(OutboxRecord.Columns.id).fetchAll(db).map(\.entry)
         }
     }
 
-    /// Forgets rejected entries the server has answered (after the app showed them).
+    /// Forgets the entries the server rejected (after the app showed them); local predictions stay until answered.
     public func dismissRejected() throws {
         try writer.write { db in
-            let confirmed = try self.lastConfirmedMutationID(db)
-            _ = try OutboxRecord.filter(OutboxRecord.Columns.status == OutboxEntry.Status.rejected.rawValue && OutboxRecord.Columns.id <= confirmed)
-                .deleteAll(db)
+            _ = try OutboxRecord.filter(
+                OutboxRecord.Columns.status == OutboxEntry.Status.rejected.rawValue && OutboxRecord.Columns.verdict == OutboxRecord.Verdict.rejected.rawValue
+            ).deleteAll(db)
         }
-    }
-
-    // MARK: - Running mutators on the visible state
-
-    /// Loads what `mutator` reads from the visible state, applies it, and writes its result into the overlay.
-    func run(_ mutator: AnyMutator, args: [UInt8], context: MutationContext, _ db: Database) throws -> [EntityKey] {
-        var loaded: [EntityKey: [UInt8]?] = [:]
-        for key in try mutator.reads(args, context: context) {
-            loaded[key] = .some(try visibleJSON(key, db))
-        }
-        var state = MutationState(entities: loaded)
-        try mutator.apply(args, to: &state, context: context)
-        for key in state.written {
-            try writePending(key, json: state.json(key), accountID: context.accountID, db)
-        }
-        return state.written
-    }
-
-    /// Replays the pending mutations, oldest first, on the current confirmed state; one that now fails is marked
-    /// rejected with its code. Each runs with its original HLC and time, so a replay is deterministic.
-    ///
-    /// A local rejection is only a prediction: once the server has applied a mutation, a failed replay (its effect
-    /// may already be in the entities, e.g. a submit on a submitted case) just leaves it out of the overlay.
-    func rebase(_ db: Database) throws -> ReplicaUpdate {
-        try db.execute(sql: "DELETE FROM pending_entities")
-        let confirmed = try lastConfirmedMutationID(db)
-        var update = ReplicaUpdate()
-        let pending = try OutboxRecord.filter(OutboxRecord.Columns.status == OutboxEntry.Status.pending.rawValue)
-            .order(OutboxRecord.Columns.id).fetchAll(db)
-        for var record in pending {
-            let context = MutationContext(
-                accountID: record.accountID, role: AccountRole(rawValue: record.role) ?? .citizen, clientID: clientID, hlc: record.parsedHLC,
-                now: record.createdAt, authoritative: false)
-            do {
-                _ = try run(try schema.mutator(named: record.name), args: Array(record.args), context: context, db)
-                update.replayed += 1
-            } catch let rejection as MutationRejection {
-                if record.id <= confirmed { continue }
-                record.status = OutboxEntry.Status.rejected.rawValue
-                record.code = rejection.code.rawValue
-                record.detail = rejection.detail
-                try record.update(db)
-                update.rejected.append(record.id)
-            }
-        }
-        return update
-    }
-
-    /// The JSON the app sees for `key`: the overlay's if a pending mutation wrote it, else the confirmed copy — the
-    /// account's own (`user:`) one when the entity lives in several scopes.
-    func visibleJSON(_ key: EntityKey, _ db: Database) throws -> [UInt8]? {
-        let arguments: StatementArguments = [key.type.rawValue, key.id]
-        let overlay = try db.cachedStatement(sql: "SELECT data FROM pending_entities WHERE type = ? AND id = ?")
-        if let row = try Row.fetchOne(overlay, arguments: arguments) {
-            return (row[0] as String?).map { Array($0.utf8) }
-        }
-        let confirmed = try db.cachedStatement(sql: "SELECT data FROM entities WHERE type = ? AND id = ? \(Self.preferredCopyFirst) LIMIT 1")
-        return try String.fetchOne(confirmed, arguments: arguments).map { Array($0.utf8) }
-    }
-
-    /// Orders an entity's confirmed copies as `visible_entities` prefers them: `user:` first, then by scope.
-    static let preferredCopyFirst = "ORDER BY substr(scope, 1, 5) = 'user:' DESC, scope"
-
-    private func writePending(_ key: EntityKey, json: [UInt8]?, accountID: String, _ db: Database) throws {
-        // A new entity belongs to the mutating account's scope; an existing one stays where it is.
-        let arguments: StatementArguments = [key.type.rawValue, key.id]
-        let overlayScope = try db.cachedStatement(sql: "SELECT scope FROM pending_entities WHERE type = ? AND id = ?")
-        let confirmedScope = try db.cachedStatement(sql: "SELECT scope FROM entities WHERE type = ? AND id = ? \(Self.preferredCopyFirst) LIMIT 1")
-        let scope =
-            try String.fetchOne(overlayScope, arguments: arguments) ?? String.fetchOne(confirmedScope, arguments: arguments)
-            ?? Scope.user(accountID).rawValue
-        let upsert = try db.cachedStatement(
-            sql: """
-                INSERT INTO pending_entities (type, id, scope, data, search_text) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (type, id) DO UPDATE SET data = excluded.data, search_text = excluded.search_text
-                """
-        )
-        let text = json.map { String(decoding: $0, as: UTF8.self) }
-        let search = json.flatMap { schema.searchText(for: key.type, json: $0) }
-        try upsert.execute(arguments: [key.type.rawValue, key.id, scope, text, search])
     }
 }

@@ -19,8 +19,13 @@ public struct ReplicaError: Error, Equatable, Sendable, CustomStringConvertible 
 }
 
 extension Replica {
-    /// Applies a pull page in one transaction: resets, changes, cursors, the server clock and confirmed mutations,
-    /// then rebases the remaining pending mutations. An interrupted sync resumes from the last applied page.
+    /// Applies a pull page in one transaction: resets, changes, cursors and reset epochs, the server clock and
+    /// confirmed mutations. An interrupted sync resumes from the last applied page.
+    ///
+    /// The overlay is rebuilt only when the pull ends (`hasMore == false`) or a scope is reset: a page in between
+    /// leaves the edits as they were shown, so no intermediate page shows an event the final state lacks. When the
+    /// pull ends, mutations the server applied leave the outbox, and applied ones past its `lastMutationID` (a server
+    /// restored from a backup lost them) are renumbered to be pushed again (`ReplicaUpdate.renumbered`).
     @discardableResult
     public func apply(_ page: PullPage) throws -> ReplicaUpdate {
         try writer.write { db in
@@ -32,27 +37,44 @@ extension Replica {
             }
             try self.store(page.changes, into: &update, db)
 
+            // The epoch stays with its scope's cursor until the next reset of that scope replaces it.
             let cursor = try db.cachedStatement(
                 sql: "INSERT INTO cursors (scope, seq) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq"
             )
             for (scope, seq) in page.cursors {
                 try cursor.execute(arguments: [scope.rawValue, seq])
             }
+            let epoch = try db.cachedStatement(
+                sql: "INSERT INTO cursors (scope, seq, epoch) VALUES (?, ?, ?) ON CONFLICT (scope) DO UPDATE SET epoch = excluded.epoch"
+            )
+            for (scope, value) in page.resetEpochs {
+                try epoch.execute(arguments: [scope.rawValue, page.cursors[scope] ?? 0, value])
+            }
 
             var clock = try self.clock(db)
             clock.receive(page.serverHLC)
             try self.save(clock, db)
-
-            // Mutations the server applied are part of the entities once the last page is in (before it, their
-            // changes may sit in a later page, so they stay in the overlay). Rejected ones stay listed with their reason.
-            if !page.hasMore {
-                try db.execute(
-                    sql: "DELETE FROM outbox WHERE id <= ? AND status = ?", arguments: [page.lastMutationID, OutboxEntry.Status.pending.rawValue]
-                )
-            }
             try self.confirmMutations(upTo: page.lastMutationID, db)
 
-            let rebased = try self.rebase(db)
+            let rebased: ReplicaUpdate
+            if !page.hasMore {
+                // Mutations the server applied are part of the entities once the last page is in (before it, their
+                // changes may sit in a later page, so they stay in the overlay). Rejected ones stay listed.
+                let last = page.lastMutationID
+                try db.execute(
+                    sql: "DELETE FROM outbox WHERE id <= ? AND status = ? AND verdict = ?",
+                    arguments: [last, OutboxEntry.Status.pending.rawValue, OutboxRecord.Verdict.applied.rawValue]
+                )
+                try MetaRecord.set(db, .reflectedMutationID, String(last))
+                let lost = try OutboxRecord.filter(OutboxRecord.Columns.verdict == OutboxRecord.Verdict.applied.rawValue && OutboxRecord.Columns.id > last)
+                    .fetchCount(db)
+                if lost > 0 { update.renumbered = try self.renumber(from: last + 1, after: last, db) }
+                rebased = try self.rebase(db)
+            } else if !page.reset.isEmpty {
+                rebased = try self.rebase(db, partial: true)
+            } else {
+                return update
+            }
             update.replayed = rebased.replayed
             update.rejected = rebased.rejected
             return update

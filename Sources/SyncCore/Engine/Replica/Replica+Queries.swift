@@ -52,6 +52,31 @@ extension Replica {
         }
     }
 
+    /// The epochs of the re-downloads the server started with a reset, per scope: what the next pull sends back.
+    public func epochs() throws -> [Scope: String] {
+        try writer.read { db in
+            var epochs: [Scope: String] = [:]
+            for record in try CursorRecord.fetchAll(db) {
+                if let scope = Scope(record.scope), let epoch = record.epoch { epochs[scope] = epoch }
+            }
+            return epochs
+        }
+    }
+
+    /// The next pull: this replica's client id, cursors and reset epochs, read together.
+    public func pullRequest(limit: Int) throws -> PullRequest {
+        try writer.read { db in
+            var cursors: [Scope: Int] = [:]
+            var epochs: [Scope: String] = [:]
+            for record in try CursorRecord.fetchAll(db) {
+                guard let scope = Scope(record.scope) else { continue }
+                cursors[scope] = record.seq
+                if let epoch = record.epoch { epochs[scope] = epoch }
+            }
+            return PullRequest(clientID: try MetaRecord.clientID(db), cursors: cursors, epochs: epochs, limit: limit)
+        }
+    }
+
     /// The highest mutation id the server has processed for this client.
     public func lastConfirmedMutationID() throws -> Int {
         try writer.read { db in try self.lastConfirmedMutationID(db) }

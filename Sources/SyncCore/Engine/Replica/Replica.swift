@@ -1,17 +1,21 @@
 import Foundation
 import GRDB
+import Synchronization
 
-/// A device's local copy of its sync scopes (DESIGN.md §4), in SQLite through GRDB: server-confirmed entities, an
-/// optimistic overlay from pending mutations, per-scope cursors, the outbox and the HLC — all the app needs offline.
+/// A device's local copy of its sync scopes (DESIGN.md §4), in SQLite through GRDB: server-confirmed entities (one
+/// copy per scope an entity lives in), an optimistic overlay from pending mutations, per-scope cursors and reset
+/// epochs, the outbox with the server's verdicts, and the HLC — all the app needs offline.
 ///
 /// Every method is synchronous and safe to call from any thread; each write is one GRDB transaction.
 public final class Replica: Sendable {
-    /// This replica's sync client id: random on first open, stable afterwards; also the node of its HLC stamps.
-    public let clientID: String
+    /// This replica's sync client id, kept in `meta`: random on first open, stable until the server refuses it as
+    /// in use by a copy of this replica (`startNewClient()`); also the node of its HLC stamps.
+    public var clientID: String { identity.withLock { $0 } }
     /// The entity types and mutators this replica knows.
     public let schema: SyncSchema
     let writer: any DatabaseWriter
     let wallClock: @Sendable () -> Int64
+    let identity: Mutex<String>
 
     /// Opens the replica stored at `path` (created on first use, WAL mode), or a fresh in-memory one when `path` is nil.
     public init(path: String?, schema: SyncSchema, wallClock: @escaping @Sendable () -> Int64) throws {
@@ -24,7 +28,7 @@ public final class Replica: Sendable {
             writer = try DatabaseQueue()
         }
         try Self.migrator.migrate(writer)
-        self.clientID = try writer.write { db in try MetaRecord.clientID(db) }
+        self.identity = Mutex(try writer.write { db in try MetaRecord.clientID(db) })
         self.schema = schema
         self.writer = writer
         self.wallClock = wallClock
@@ -37,7 +41,7 @@ extension Replica {
     /// The replica's hybrid logical clock as last saved.
     func clock(_ db: Database) throws -> HybridLogicalClock {
         let last = try MetaRecord.value(db, .hlc).flatMap { HLC($0) }
-        return HybridLogicalClock(node: clientID, last: last, wallClock: wallClock)
+        return HybridLogicalClock(node: try MetaRecord.clientID(db), last: last, wallClock: wallClock)
     }
 
     func save(_ clock: HybridLogicalClock, _ db: Database) throws {
@@ -49,12 +53,18 @@ extension Replica {
         try MetaRecord.value(db, .lastConfirmedMutationID).flatMap { Int($0) } ?? 0
     }
 
+    /// The `lastMutationId` of the last pull that ended (`hasMore == false`): every mutation up to it is reflected in
+    /// the confirmed entities, so a rebase does not replay it.
+    func reflectedMutationID(_ db: Database) throws -> Int {
+        try MetaRecord.value(db, .reflectedMutationID).flatMap { Int($0) } ?? 0
+    }
+
     func nextMutationID(_ db: Database) throws -> Int {
         try MetaRecord.value(db, .nextMutationID).flatMap { Int($0) } ?? 1
     }
 
     /// Records that the server has processed every mutation up to `id`. Also moves the id counter past it: a replica
-    /// restored from an old backup must not reuse ids the server would acknowledge as duplicates without applying.
+    /// restored from an old backup must not reuse ids the server already holds.
     func confirmMutations(upTo id: Int, _ db: Database) throws {
         if id > (try lastConfirmedMutationID(db)) {
             try MetaRecord.set(db, .lastConfirmedMutationID, String(id))
@@ -73,6 +83,7 @@ struct MetaRecord: Codable, FetchableRecord, PersistableRecord {
         case clientID = "clientId"
         case nextMutationID = "nextMutationId"
         case lastConfirmedMutationID = "lastConfirmedMutationId"
+        case reflectedMutationID = "reflectedMutationId"
         case hlc
     }
 
@@ -92,8 +103,11 @@ struct MetaRecord: Codable, FetchableRecord, PersistableRecord {
     /// The stored client id, generated on first open.
     static func clientID(_ db: Database) throws -> String {
         if let existing = try value(db, .clientID) { return existing }
-        let generated = UUID().uuidString.lowercased()
+        let generated = newClientID()
         try set(db, .clientID, generated)
         return generated
     }
+
+    /// A fresh random client id (a lower-case UUID: 36 characters of `[0-9a-f-]`).
+    static func newClientID() -> String { UUID().uuidString.lowercased() }
 }

@@ -97,6 +97,24 @@ extension Replica {
                     """
             )
         }
+        migrator.registerMigration("v4 cursor epochs") { db in
+            // The epoch of a re-download the server started with a reset: sent back with every pull, so a lost reset
+            // answer is answered with a reset again instead of a page that skips purged tombstones.
+            try db.execute(sql: "ALTER TABLE cursors ADD COLUMN epoch TEXT")
+        }
+        migrator.registerMigration("v5 outbox verdicts") { db in
+            // The server's verdict on each mutation, apart from the status the app sees: a status may be a local
+            // prediction (a rebase's rejection), a verdict never is. Unanswered mutations are sent until answered.
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN verdict TEXT CHECK (verdict IN ('applied', 'rejected'));
+                    ALTER TABLE outbox ADD COLUMN errors TEXT;
+                    ALTER TABLE outbox ADD COLUMN alternatives TEXT;
+                    UPDATE outbox SET verdict = CASE status WHEN 'rejected' THEN 'rejected' ELSE 'applied' END
+                    WHERE id <= COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'lastConfirmedMutationId'), 0);
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -43,6 +43,10 @@ public struct SyncReport: Sendable, Equatable {
     public var retries = 0
     /// Scopes the server told the replica to re-download.
     public var resetScopes: [Scope] = []
+    /// Mutations given new ids and pushed again (the server held their ids for others, or had lost them).
+    public var renumbered = 0
+    /// Whether the replica took a new client id because the server found its old one in use by a copy.
+    public var startedNewClient = false
 
     /// An empty report.
     public init() {}
@@ -64,6 +68,8 @@ public enum SyncEngineError: Error, Equatable, Sendable {
     case stalled
     /// The server reset the same scope twice in one sync (a re-download paged below the tombstone horizon).
     case resetLoop(Scope)
+    /// The server kept answering renumbered mutations with colliding ids; they stay queued for the next sync.
+    case renumberLoop
 }
 
 /// Brings a replica and the server together: pushes the outbox, then pulls until up to date.
@@ -86,7 +92,9 @@ public actor SyncEngine {
 
     /// Pushes every pending mutation (in batches), then applies pull pages until `hasMore` is false; transient
     /// failures are retried with exponential back-off. `progress` hears about each applied page. A push refused
-    /// outright (`.permanent`) is thrown after the pull, so the replica still catches up.
+    /// outright (`.permanent`, or `.refused` with another code than `client_cloned`) is thrown after the pull, so the
+    /// replica still catches up. Mutations whose ids collide with the server's are renumbered and pushed again in the
+    /// same sync; a `client_cloned` refusal makes the replica take a new client id, and the sync runs once more.
     @discardableResult
     public func sync(progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws -> SyncReport {
         if let running { return try await running.value }
@@ -105,46 +113,91 @@ private struct SyncRun: Sendable {
     let options: SyncOptions
     let progress: (@Sendable (SyncProgress) -> Void)?
 
+    /// Renumberings of pushed mutations one sync may make before it leaves the rest to the next sync.
+    static let maxRenumberings = 3
+
     func execute() async throws -> SyncReport {
         var report = SyncReport()
         var rejected = Set<Int>()
-        // A push the server refuses outright must not cut the device off from updates: pull, then report it.
-        var refusal: SyncTransportError?
         do {
-            try await push(&report, &rejected)
-        } catch let error as SyncTransportError {
-            guard case .permanent = error else { throw error }
-            refusal = error
+            try await round(&report, &rejected)
+        } catch let error as SyncTransportError where error.isClientCloned {
+            // The replica was copied and the other copy holds the client id: continue under a new one.
+            try replica.startNewClient()
+            report.startedNewClient = true
+            rejected = []
+            try await round(&report, &rejected)
         }
-        try await pull(&report, &rejected)
-        if let refusal { throw refusal }
         report.rejected = rejected.count
         return report
     }
 
-    private func push(_ report: inout SyncReport, _ rejected: inout Set<Int>) async throws {
-        let clientID = replica.clientID
-        while true {
-            let batch = try replica.pendingMutations(limit: max(1, options.pushBatchSize))
-            guard let last = batch.last else { return }
-            let outcome = try await retrying(&report) { try await transport.push(clientID, batch) }
-            let update = try replica.apply(outcome)
-            report.pushed += batch.count
-            for result in outcome.results where result.id <= outcome.lastMutationID {
-                if result.status == .rejected { rejected.insert(result.id) } else { report.applied += 1 }
+    /// Push, then pull; once more when the last page showed the server had lost applied mutations (restored).
+    private func round(_ report: inout SyncReport, _ rejected: inout Set<Int>) async throws {
+        var renumberings = 0
+        for attempt in 1...2 {
+            // A push the server refuses outright must not cut the device off from updates: pull, then report it.
+            var refusal: (any Error)?
+            do {
+                try await push(&report, &rejected, &renumberings)
+            } catch let error as SyncTransportError where Self.isFinalPushRefusal(error) {
+                refusal = error
+            } catch let error as SyncEngineError {
+                refusal = error
             }
-            rejected.formUnion(update.rejected)
-            // The server stopped short (a gap in ids): pull, and the next sync resends from where it stopped.
-            if outcome.lastMutationID < last.id { return }
+            let renumbered = try await pull(&report, &rejected)
+            if let refusal { throw refusal }
+            guard renumbered > 0, attempt == 1 else { return }
+            report.renumbered += renumbered
         }
     }
 
-    private func pull(_ report: inout SyncReport, _ rejected: inout Set<Int>) async throws {
-        let clientID = replica.clientID
+    /// Refusals after which pulling still makes sense; transient failures and `client_cloned` end the round.
+    private static func isFinalPushRefusal(_ error: SyncTransportError) -> Bool {
+        switch error {
+        case .permanent: true
+        case .refused: !error.isClientCloned
+        case .transient, .offline: false
+        }
+    }
+
+    private func push(_ report: inout SyncReport, _ rejected: inout Set<Int>, _ renumberings: inout Int) async throws {
+        var after = 0
+        while true {
+            // Each id is sent once per numbering: ids only grow from batch to batch, so a server that leaves some
+            // unanswered cannot make this loop.
+            let batch = try replica.pendingMutations(after: after, limit: max(1, options.pushBatchSize))
+            guard let last = batch.last else { return }
+            let clientID = replica.clientID
+            let outcome = try await retrying(&report) { try await transport.push(clientID, batch) }
+            let update = try replica.apply(outcome)
+            report.pushed += batch.count
+            for result in outcome.verdicts {
+                if result.status == .rejected { rejected.insert(result.id) } else { report.applied += 1 }
+            }
+            rejected.formUnion(update.rejected)
+            if update.renumbered > 0 {
+                // Ids taken by another copy of this replica, or lost by a restored server: send them under new ids.
+                renumberings += 1
+                report.renumbered += update.renumbered
+                guard renumberings <= Self.maxRenumberings else { throw SyncEngineError.renumberLoop }
+                after = 0
+                continue
+            }
+            // The server stopped short (a gap in ids): pull, and the next sync resends from where it stopped.
+            if outcome.lastMutationID < last.id { return }
+            after = last.id
+        }
+    }
+
+    /// Pulls until up to date; returns how many applied mutations the last page showed the server had lost.
+    private func pull(_ report: inout SyncReport, _ rejected: inout Set<Int>) async throws -> Int {
+        // Resets are acknowledged by sending their epochs back, so the server resets a scope once per re-download:
+        // the same scope reset twice in one pull is a loop, not progress.
         var resetThisRun = Set<Scope>()
         while true {
-            let cursors = try replica.cursors()
-            let page = try await retrying(&report) { try await transport.pull(clientID, cursors, options.pageLimit) }
+            let request = try replica.pullRequest(limit: options.pageLimit)
+            let page = try await retrying(&report) { try await transport.pull(request) }
             for scope in page.reset where !resetThisRun.insert(scope).inserted {
                 throw SyncEngineError.resetLoop(scope)
             }
@@ -154,8 +207,8 @@ private struct SyncRun: Sendable {
             report.resetScopes += page.reset
             rejected.formUnion(update.rejected)
             progress?(SyncProgress(pages: report.pages, entities: report.entities, hasMore: page.hasMore))
-            guard page.hasMore else { return }
-            if page.changes.isEmpty && page.reset.isEmpty, try replica.cursors() == cursors { throw SyncEngineError.stalled }
+            guard page.hasMore else { return update.renumbered }
+            if page.changes.isEmpty && page.reset.isEmpty, try replica.cursors() == request.cursors { throw SyncEngineError.stalled }
         }
     }
 
