@@ -24,7 +24,7 @@ final class ReplicaFiles {
     }
 }
 
-/// Sync after a replica restore, a copied replica, a restored server and lost answers (S10, S22, S23).
+/// Sync after a replica restore, a copied replica, a restored server, lost answers and wrong clocks (S10, S22, S23, S38).
 @Suite struct SyncEngineRecoveryTests {
     let clock = ManualWallClock()
     let account = SyncFixtures.account
@@ -173,6 +173,40 @@ final class ReplicaFiles {
         #expect(report.resetScopes == [.public] && report.retries == 1)
         #expect(try phone.replica.count(.matter) == 40 && phone.replica.entity(Matter.self, id: SyncFixtures.matter(3).code) == nil)
         #expect(try phone.replica.epochs().keys.sorted() == [.public])
+    }
+
+    @Test func aFastDevicesEditMadeEarlierLosesToAnHonestDevicesLaterEdit() async throws {
+        let server = SyncFixtures.server(clock: clock)
+        let twoHours: Int64 = 7_200_000
+        let fast = engine(try Replica(path: nil, wallClock: { [clock] in clock.now + twoHours }), server)
+        let honest = engine(try Replica(path: nil, wallClock: clock.read), server)
+        try await fast.sync()
+        try await honest.sync()
+        try edit(fast, nickname: "fast, earlier")
+        try edit(honest, nickname: "honest, later")
+        try await honest.sync()
+        clock.advance(by: 60_000)
+        try await fast.sync()
+        try await honest.sync()
+        #expect(server.entity(Profile.self, id: account)?.nickname == "honest, later")
+        #expect(try fast.replica.profile(accountID: account) == honest.replica.profile(accountID: account))
+    }
+
+    @Test func stampsNeverGoBackWhenTheLearnedOffsetShrinks() throws {
+        let twoHours: Int64 = 7_200_000
+        let replica = try Replica(path: nil, wallClock: { [clock] in clock.now + twoHours })
+        // A first page whose server clock is unreadable teaches nothing: the device stamps by its own clock.
+        try replica.apply(
+            PullPage(changes: [ReplicaPages.upsert(SyncFixtures.profile(), seq: 1)], cursors: [ReplicaPages.user: 1], hasMore: false, reset: [], lastMutationID: 0, serverHLC: .zero))
+        let early = try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: "early")), accountID: account)
+        #expect(early.hlc.physical == clock.now + twoHours)
+        try replica.apply(ReplicaPages.page([], lastMutationID: 0))
+        let next = try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: "next")), accountID: account)
+        #expect(next.hlc > early.hlc, "later on this device is later in its stamps")
+        #expect(try replica.profile(accountID: account)?.nickname == "next")
+        clock.advance(by: 3 * 3_600_000)
+        let later = try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: "later")), accountID: account)
+        #expect(later.hlc.physical == clock.now, "in server time once the clock caught up")
     }
 
     @Test func otherRefusalsStayFinalAndKeepTheClientId() async throws {

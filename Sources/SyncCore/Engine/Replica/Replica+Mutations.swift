@@ -35,7 +35,7 @@ extension Replica {
             var clock = try self.clock(db)
             let hlc = clock.tick()
             let id = try self.nextMutationID(db)
-            let now = self.wallClock()
+            let now = try self.now(db)
             let context = MutationContext(
                 accountID: accountID, role: role, clientID: try MetaRecord.clientID(db), hlc: hlc, now: now, authoritative: false)
             let written = try self.run(mutator, args: argsJSON, context: context, db)

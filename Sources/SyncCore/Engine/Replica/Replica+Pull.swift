@@ -51,6 +51,7 @@ extension Replica {
                 try epoch.execute(arguments: [scope.rawValue, page.cursors[scope] ?? 0, value])
             }
 
+            try self.learnServerTime(from: page.serverHLC, db)
             var clock = try self.clock(db)
             clock.receive(page.serverHLC)
             try self.save(clock, db)

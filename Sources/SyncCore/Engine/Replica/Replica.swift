@@ -14,6 +14,7 @@ public final class Replica: Sendable {
     /// The entity types and mutators this replica knows.
     public let schema: SyncSchema
     let writer: any DatabaseWriter
+    /// The device's own clock; stamps and mutation times use it shifted by the offset learned from the server.
     let wallClock: @Sendable () -> Int64
     let identity: Mutex<String>
 
@@ -38,14 +39,40 @@ public final class Replica: Sendable {
 // MARK: - Clock and counters kept in `meta`
 
 extension Replica {
-    /// The replica's hybrid logical clock as last saved.
+    /// The replica's hybrid logical clock as last saved, reading the wall clock in server time.
     func clock(_ db: Database) throws -> HybridLogicalClock {
         let last = try MetaRecord.value(db, .hlc).flatMap { HLC($0) }
-        return HybridLogicalClock(node: try MetaRecord.clientID(db), last: last, wallClock: wallClock)
+        let offset = try serverOffset(db)
+        let wallClock = self.wallClock
+        return HybridLogicalClock(node: try MetaRecord.clientID(db), last: last, wallClock: { Self.shift(wallClock(), by: offset) })
     }
 
     func save(_ clock: HybridLogicalClock, _ db: Database) throws {
         try MetaRecord.set(db, .hlc, clock.last.description)
+    }
+
+    /// The device's wall clock in server time: what a mutation records as its `now`.
+    func now(_ db: Database) throws -> Int64 { Self.shift(wallClock(), by: try serverOffset(db)) }
+
+    /// How far the server's clock is ahead of this device's (negative when the device runs fast).
+    func serverOffset(_ db: Database) throws -> Int64 {
+        try MetaRecord.value(db, .serverClockOffset).flatMap { Int64($0) } ?? 0
+    }
+
+    /// Learns the offset from a page's `serverHLC`, so that after its first sync a device whose clock is hours off
+    /// stamps edits in server time and "the later edit wins" holds between devices. The HLC's `last` is kept, so
+    /// stamps never go backwards when the offset shrinks.
+    func learnServerTime(from serverHLC: HLC, _ db: Database) throws {
+        // `.zero` stands for an unreadable server clock: nothing to learn.
+        guard serverHLC.physical > 0 else { return }
+        let (offset, overflow) = serverHLC.physical.subtractingReportingOverflow(wallClock())
+        guard !overflow else { return }
+        try MetaRecord.set(db, .serverClockOffset, String(offset))
+    }
+
+    static func shift(_ millis: Int64, by offset: Int64) -> Int64 {
+        let (shifted, overflow) = millis.addingReportingOverflow(offset)
+        return overflow ? (offset > 0 ? .max : .min) : shifted
     }
 
     /// The highest mutation id the server has processed (applied, rejected or acknowledged as duplicate).
@@ -75,7 +102,7 @@ extension Replica {
     }
 }
 
-/// One `meta` row: the replica's scalar state (client id, mutation counters, HLC).
+/// One `meta` row: the replica's scalar state (client id, mutation counters, HLC, server clock offset).
 struct MetaRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "meta"
 
@@ -85,6 +112,7 @@ struct MetaRecord: Codable, FetchableRecord, PersistableRecord {
         case lastConfirmedMutationID = "lastConfirmedMutationId"
         case reflectedMutationID = "reflectedMutationId"
         case hlc
+        case serverClockOffset = "serverClockOffset"
     }
 
     var key: String
