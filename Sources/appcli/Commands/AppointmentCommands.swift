@@ -96,7 +96,12 @@ struct AppointmentsCommand: AsyncParsableCommand {
                 do {
                     committed = try await commit(session, [(AppointmentBook.name, args)])
                 } catch let CLIError.rejected(code, detail) where code == ProblemCode.slotFull.rawValue {
-                    // The detail names the free slots of that day (the server's rejection carries them as alternatives).
+                    // The server's rejection keeps the free slots it offered in the outbox entry of this booking.
+                    let entry = try replica.outbox().last { entry in
+                        entry.name == AppointmentBook.name && (try? SyncJSON.decoder.decode(AppointmentBook.Args.self, from: Data(entry.args)))?.appointmentId == id
+                    }
+                    let free = entry?.alternatives ?? []
+                    if !free.isEmpty { note("free that day: " + free.map { "'\($0)'" }.joined(separator: " ")) }
                     throw CLIError.rejected(code: code, detail: detail)
                 }
                 let booked = try replica.entity(Appointment.self, id: id)

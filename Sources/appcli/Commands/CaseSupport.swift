@@ -103,7 +103,7 @@ func commit(_ session: Session, _ changes: [(name: String, args: any Encodable)]
     let replica = try session.replica
     var ids: [Int] = []
     for change in changes {
-        ids.append(try replica.mutate(change.name, args: change.args, accountID: account.id).id)
+        ids.append(try replica.mutate(change.name, args: change.args, accountID: account.id, role: account.role).id)
     }
     if session.isOffline { return CommittedChange(ids: ids, synced: false) }
     do {

@@ -36,7 +36,8 @@ struct CaseTrackView: Encodable {
             WorkingCalendar.isValidDay(deadline)
         {
             let calendar = WorkingCalendar.weekendsOnly
-            let left = calendar.workingDays(from: today, to: deadline)
+            // Both are valid days here, so the count exists; 0 keeps the view total all the same.
+            let left = calendar.workingDays(from: today, to: deadline) ?? 0
             countdown = Countdown(
                 deadline: deadline, workingDaysLeft: left, overdue: item.isOverdue(today: today), paused: item.state == .suspended,
                 calendar: "weekends only (holidays unknown offline)")

@@ -1,4 +1,5 @@
 import Foundation
+import SyncCore
 
 #if canImport(Glibc)
 import Glibc
@@ -45,6 +46,9 @@ struct AccountSummary: Codable, Sendable, Equatable {
     var phoneMasked: String?
     var departmentId: String?
     var centerId: String?
+
+    /// The account's kind as the mutators know it; an unknown kind counts as a citizen, the least privileged applicant.
+    var role: AccountRole { AccountRole(rawValue: kind) ?? .citizen }
 
     init(_ account: Components.Schemas.Account) {
         id = account.id

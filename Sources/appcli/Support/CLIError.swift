@@ -119,6 +119,7 @@ enum CLIError: Error {
             case .offline: return .unreachable("no connection")
             case .transient(let detail): return .unreachable(detail)
             case .permanent(let detail): return .local("sync refused: \(detail)")
+            case .refused(_, let detail): return .local("sync refused: \(detail)")
             }
         case let error as SyncEngineError: return .unreachable("the server's sync answers do not progress (\(error))")
         case let error as MutationRejection: return .rejected(code: error.code.rawValue, detail: error.detail)

@@ -92,11 +92,14 @@ enum SwarmConvergence {
         let fresh = try Replica(path: nil)
         let transport = SyncTransport.http(device.connection)
         var cursors: [Scope: Int] = [scope: 0]
+        // Epochs are per client id: the device's own would mean nothing for this one, so only resets answered here count.
+        var epochs: [Scope: String] = [:]
         if let catalog = try device.replica.cursors()[.public] { cursors[.public] = catalog }
         while true {
-            let page = try await transport.pull(fresh.clientID, cursors, 1000)
+            let page = try await transport.pull(PullRequest(clientID: fresh.clientID, cursors: cursors, epochs: epochs, limit: 1000))
             try fresh.apply(page)
             cursors.merge(page.cursors) { _, new in new }
+            epochs.merge(page.resetEpochs) { _, new in new }
             if !page.hasMore { return fresh }
         }
     }

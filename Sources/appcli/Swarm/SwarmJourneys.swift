@@ -203,8 +203,10 @@ struct CitizenJourney: Sendable {
         for device in [first, second] {
             let address = "\(device.label) 西湖区\(Int.random(in: 1...999))号"
             let nickname = String(device.label.suffix(6)) + "\(Int.random(in: 10...99))"
-            let edit = try device.replica.mutate(CaseSaveDraft.name, args: editArgs(shared, fields: ["联系地址": address]), accountID: device.accountID)
-            _ = try device.replica.mutate(ProfileUpdate.name, args: ProfileUpdate.Args(changes: .init(nickname: nickname)), accountID: device.accountID)
+            let edit = try device.replica.mutate(
+                CaseSaveDraft.name, args: editArgs(shared, fields: ["联系地址": address]), accountID: device.accountID, role: device.role)
+            _ = try device.replica.mutate(
+                ProfileUpdate.name, args: ProfileUpdate.Args(changes: .init(nickname: nickname)), accountID: device.accountID, role: device.role)
             stamps.append((edit.hlc, address, nickname))
             try await Task.sleep(for: .milliseconds(Int.random(in: 5...50)))
         }

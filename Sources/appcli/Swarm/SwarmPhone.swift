@@ -7,15 +7,18 @@ import SyncCore
 final class SwarmPhone: Sendable {
     let label: String
     let accountID: String
+    /// The account's kind, as its login answered it: what the mutators check on the device.
+    let role: AccountRole
     let connection: APIConnection
     let replica: Replica
     let engine: SyncEngine
     /// While true the phone does not talk to the server: its changes queue in the outbox.
     let offline = Locked(false)
 
-    private init(label: String, accountID: String, connection: APIConnection, replica: Replica) {
+    private init(label: String, accountID: String, role: AccountRole, connection: APIConnection, replica: Replica) {
         self.label = label
         self.accountID = accountID
+        self.role = role
         self.connection = connection
         self.replica = replica
         // One try per request: a swarm measures the server as it is, and a phone's next action syncs again anyway.
@@ -38,7 +41,9 @@ final class SwarmPhone: Sendable {
             return try ok.body.json
         }
         connection.adopt(tokens)
-        return SwarmPhone(label: label, accountID: tokens.account.id, connection: connection, replica: try Replica(path: nil))
+        return SwarmPhone(
+            label: label, accountID: tokens.account.id, role: AccountRole(rawValue: tokens.account.kind.rawValue) ?? .citizen, connection: connection,
+            replica: try Replica(path: nil))
     }
 
     var isOffline: Bool { offline.value }
@@ -62,7 +67,7 @@ final class SwarmPhone: Sendable {
         let start = clock.now
         var ids: [Int] = []
         do {
-            for change in changes { ids.append(try replica.mutate(change.name, args: change.args, accountID: accountID).id) }
+            for change in changes { ids.append(try replica.mutate(change.name, args: change.args, accountID: accountID, role: role).id) }
         } catch {
             stats.fail(operation, code: SwarmStats.code(of: error))
             throw error

@@ -4,14 +4,19 @@ import SyncCore
 
 /// SyncCore's transport over the generated client: pull and push as `openapi.yaml` describes them, with failures
 /// classified so the engine retries what may pass next time (timeouts, 429, 5xx) and stops on the rest. A 401 (after
-/// the bearer middleware's refresh failed) is thrown as the server's problem, so the command exits 3.
+/// the bearer middleware's refresh failed) is thrown as the server's problem, so the command exits 3. A 409 problem
+/// (`client_cloned`: this profile's replica was copied) is a typed refusal the engine reacts to; 403 `client_mismatch`
+/// stays permanent.
 extension SyncTransport {
     static func http(_ connection: APIConnection) -> SyncTransport {
         SyncTransport(
-            pull: { clientID, cursors, limit in
+            pull: { request in
                 let body = Components.Schemas.PullRequest(
-                    clientId: clientID, cursors: .init(additionalProperties: Dictionary(uniqueKeysWithValues: cursors.map { ($0.key.rawValue, $0.value) })),
-                    limit: limit
+                    clientId: request.clientID,
+                    cursors: .init(additionalProperties: Dictionary(uniqueKeysWithValues: request.cursors.map { ($0.key.rawValue, $0.value) })),
+                    epochs: request.epochs.isEmpty
+                        ? nil : .init(additionalProperties: Dictionary(uniqueKeysWithValues: request.epochs.map { ($0.key.rawValue, $0.value) })),
+                    limit: request.limit
                 )
                 let output = try await classify { try await connection.client.syncPull(body: .json(body)) }
                 switch output {
@@ -19,7 +24,7 @@ extension SyncTransport {
                 case .badRequest(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
                 case .unauthorized(let p): throw CLIError.problem(try p.body.applicationProblemJson)
                 case .forbidden(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
-                case .undocumented(let status, _): throw SyncTransportError.status(status)
+                case .undocumented(let status, let payload): throw await SyncTransportError.status(status, payload)
                 }
             },
             push: { clientID, mutations in
@@ -35,13 +40,11 @@ extension SyncTransport {
                 switch output {
                 case .ok(let ok):
                     let response = try ok.body.json
-                    return PushOutcome(
-                        results: response.results.map { MutationResult(id: $0.id, status: .init(rawValue: $0.status.rawValue)!, code: $0.code, detail: $0.detail) },
-                        lastMutationID: response.lastMutationId)
+                    return PushOutcome(results: response.results.map(MutationResult.init), lastMutationID: response.lastMutationId)
                 case .badRequest(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
                 case .unauthorized(let p): throw CLIError.problem(try p.body.applicationProblemJson)
                 case .forbidden(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
-                case .undocumented(let status, _): throw SyncTransportError.status(status)
+                case .undocumented(let status, let payload): throw await SyncTransportError.status(status, payload)
                 }
             }
         )
@@ -68,6 +71,25 @@ extension SyncTransportError {
     static func status(_ status: Int) -> SyncTransportError {
         status == 429 || status >= 500 ? .transient("HTTP \(status)") : .permanent("HTTP \(status)")
     }
+
+    /// A status the contract does not list for sync: a 409 problem is a refusal with its code (the engine takes a new
+    /// client id on `client_cloned`); anything else is classified by status alone.
+    static func status(_ status: Int, _ payload: UndocumentedPayload) async -> SyncTransportError {
+        guard status == 409, let body = payload.body,
+            let bytes = try? await Data(collecting: body, upTo: 64 * 1024),
+            let problem = try? JSONDecoder().decode(Components.Schemas.Problem.self, from: bytes)
+        else { return Self.status(status) }
+        return .refused(code: problem.code, detail: problem.describe())
+    }
+}
+
+extension MutationResult {
+    /// The server's answer for one pushed mutation, with the fields at fault and the alternatives of a rejection.
+    init(_ result: Components.Schemas.MutationResult) {
+        self.init(
+            id: result.id, status: Status(rawValue: result.status.rawValue) ?? .rejected, code: result.code, detail: result.detail,
+            errors: (result.errors ?? []).map { FieldProblem(pointer: $0.pointer, detail: $0.detail) }, alternatives: result.alternatives ?? [])
+    }
 }
 
 extension Components.Schemas.Problem {
@@ -84,11 +106,13 @@ extension PullPage {
                     throw SyncTransportError.permanent("the server sent an unknown scope or entity type")
                 }
                 return Change(
-                    scope: scope, seq: change.seq, type: type, id: change.id, op: change.op == .upsert ? .upsert : .delete, version: change.version,
-                    data: try change.data.map { Array(try encoder.encode($0)) })
+                    scope: scope, seq: change.seq, type: type, id: change.id,
+                    op: change.op == .upsert ? .upsert : .delete, version: change.version, data: try change.data.map { Array(try encoder.encode($0)) })
             },
             cursors: Dictionary(uniqueKeysWithValues: (response.cursors.additionalProperties).compactMap { key, value in Scope(key).map { ($0, value) } }),
-            hasMore: response.hasMore, reset: response.reset.compactMap(Scope.init), lastMutationID: response.lastMutationId,
-            serverHLC: HLC(response.serverHlc) ?? .zero)
+            hasMore: response.hasMore, reset: response.reset.compactMap(Scope.init),
+            resetEpochs: Dictionary(
+                uniqueKeysWithValues: (response.resetEpochs?.additionalProperties ?? [:]).compactMap { key, value in Scope(key).map { ($0, value) } }),
+            lastMutationID: response.lastMutationId, serverHLC: HLC(response.serverHlc) ?? .zero)
     }
 }
