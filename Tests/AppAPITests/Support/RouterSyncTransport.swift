@@ -24,10 +24,13 @@ final class RouterSyncTransport: Sendable {
 
     var transport: SyncTransport {
         SyncTransport(
-            pull: { [self] clientID, cursors, limit in
+            pull: { [self] request in
                 guard online else { throw SyncTransportError.offline }
-                let response = try await client.pull(token, clientID: clientID, cursors: Dictionary(uniqueKeysWithValues: cursors.map { ($0.key.rawValue, $0.value) }), limit: limit)
-                guard response.status == .ok else { throw SyncTransportError.permanent(response.text) }
+                let response = try await client.pull(
+                    token, clientID: request.clientID, cursors: Dictionary(uniqueKeysWithValues: request.cursors.map { ($0.key.rawValue, $0.value) }),
+                    epochs: request.epochs.isEmpty ? nil : Dictionary(uniqueKeysWithValues: request.epochs.map { ($0.key.rawValue, $0.value) }),
+                    limit: request.limit)
+                guard response.status == .ok else { throw Self.refusal(response) }
                 return try Self.page(from: response.json(PullResponse.self))
             },
             push: { [self] clientID, mutations in
@@ -36,13 +39,25 @@ final class RouterSyncTransport: Sendable {
                     ["id": mutation.id, "name": mutation.name, "args": try JSONSerialization.jsonObject(with: Data(mutation.args)), "hlc": mutation.hlc.description]
                 }
                 let response = try await client.push(token, clientID: clientID, mutations: bodies)
-                guard response.status == .ok else { throw SyncTransportError.permanent(response.text) }
+                guard response.status == .ok else { throw Self.refusal(response) }
                 let outcome = try response.json(PushResponse.self)
                 return PushOutcome(
-                    results: outcome.results.map { MutationResult(id: $0.id, status: .init(rawValue: $0.status.rawValue)!, code: $0.code, detail: $0.detail) },
+                    results: outcome.results.map { result in
+                        MutationResult(
+                            id: result.id, status: .init(rawValue: result.status.rawValue)!, code: result.code, detail: result.detail,
+                            errors: (result.errors ?? []).map { FieldProblem(pointer: $0.pointer, detail: $0.detail) }, alternatives: result.alternatives ?? [])
+                    },
                     lastMutationID: outcome.lastMutationId)
             }
         )
+    }
+
+    /// A 409 problem is a refusal the engine acts on (`client_cloned`); any other failure is permanent.
+    static func refusal(_ response: TestResponse) -> SyncTransportError {
+        if response.status == .conflict, let problem = try? response.json(Components.Schemas.Problem.self) {
+            return .refused(code: problem.code, detail: problem.detail ?? problem.title)
+        }
+        return .permanent(response.text)
     }
 
     static func page(from response: PullResponse) throws -> PullPage {
@@ -53,7 +68,9 @@ final class RouterSyncTransport: Sendable {
                     op: change.op == .upsert ? .upsert : .delete, version: change.version, data: try change.data.map { Array(try JSONEncoder().encode($0)) })
             },
             cursors: Dictionary(uniqueKeysWithValues: response.cursors.additionalProperties.map { (Scope($0.key)!, $0.value) }), hasMore: response.hasMore,
-            reset: response.reset.compactMap(Scope.init), lastMutationID: response.lastMutationId, serverHLC: HLC(response.serverHlc) ?? .zero)
+            reset: response.reset.compactMap(Scope.init),
+            resetEpochs: Dictionary(uniqueKeysWithValues: (response.resetEpochs?.additionalProperties ?? [:]).map { (Scope($0.key)!, $0.value) }),
+            lastMutationID: response.lastMutationId, serverHLC: HLC(response.serverHlc) ?? .zero)
     }
 }
 

@@ -11,9 +11,12 @@ typealias PullResponse = Components.Schemas.PullResponse
 typealias PushResponse = Components.Schemas.PushResponse
 
 extension TestClientProtocol {
-    func pull(_ token: String, clientID: String, cursors: [String: Int]? = nil, limit: Int? = nil) async throws -> TestResponse {
+    func pull(_ token: String, clientID: String, cursors: [String: Int]? = nil, epochs: [String: String]? = nil, limit: Int? = nil) async throws
+        -> TestResponse
+    {
         var body: [String: Any] = ["clientId": clientID]
         if let cursors { body["cursors"] = cursors }
+        if let epochs { body["epochs"] = epochs }
         if let limit { body["limit"] = limit }
         return try await post("/v1/sync/pull", json: body, token: token)
     }
