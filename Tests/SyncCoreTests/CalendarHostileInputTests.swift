@@ -49,7 +49,8 @@ import Testing
         var draft = F.draft(F.inheritance)
         draft.promisedDays = 1_000_000_000_000
         let started = ContinuousClock.now
-        let accepted = try F.walk(draft, [(.submit, F.applicant, F.at("2026-09-30", 9), nil, .init()), (.accept, F.clerk, F.at("2026-09-30", 10), nil, .init())])
+        let accepted = try F.walk(
+            draft, [(.submit, F.applicant, F.at("2026-09-30", 9), nil, .init()), (.accept, F.clerk, F.at("2026-09-30", 10), nil, .init())])
         #expect(ContinuousClock.now - started < .milliseconds(100))
         #expect(accepted.deadline == calendar.addingWorkingDays(WorkingCalendar.maxWorkingDays, to: "2026-09-30"))
     }

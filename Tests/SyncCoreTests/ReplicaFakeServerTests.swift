@@ -273,7 +273,9 @@ final class FakeSyncServer: Sendable {
             for mutation in mutations {
                 if mutation.id <= last {
                     if let stored = s.verdicts[clientID]?[mutation.id], stored.mutation != mutation {
-                        results.append(MutationResult(id: mutation.id, status: .rejected, code: "mutation_id_reused", detail: "id \(mutation.id) was another mutation"))
+                        results.append(
+                            MutationResult(
+                                id: mutation.id, status: .rejected, code: "mutation_id_reused", detail: "id \(mutation.id) was another mutation"))
                     } else {
                         results.append(s.verdicts[clientID]?[mutation.id]?.result ?? MutationResult(id: mutation.id, status: .duplicate))
                     }

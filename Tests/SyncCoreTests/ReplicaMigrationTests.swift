@@ -11,7 +11,8 @@ import Testing
         CREATE TABLE entities (scope TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL,
             data TEXT NOT NULL, search_text TEXT, PRIMARY KEY (type, id));
         CREATE INDEX entities_scope ON entities (scope);
-        CREATE TABLE pending_entities (type TEXT NOT NULL, id TEXT NOT NULL, scope TEXT NOT NULL, data TEXT, search_text TEXT, PRIMARY KEY (type, id));
+        CREATE TABLE pending_entities (type TEXT NOT NULL, id TEXT NOT NULL, scope TEXT NOT NULL, data TEXT, search_text TEXT,
+            PRIMARY KEY (type, id));
         CREATE VIEW visible_entities AS
             SELECT e.scope, e.type, e.id, e.data, e.search_text FROM entities e
             WHERE NOT EXISTS (SELECT 1 FROM pending_entities p WHERE p.type = e.type AND p.id = e.id)
@@ -19,7 +20,8 @@ import Testing
             SELECT scope, type, id, data, search_text FROM pending_entities WHERE data IS NOT NULL;
         CREATE TABLE cursors (scope TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL);
         CREATE TABLE outbox (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, args BLOB NOT NULL, hlc TEXT NOT NULL, account_id TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('pending', 'rejected')), code TEXT, detail TEXT, created_at INTEGER NOT NULL, written_keys TEXT NOT NULL);
+            status TEXT NOT NULL CHECK (status IN ('pending', 'rejected')), code TEXT, detail TEXT, created_at INTEGER NOT NULL,
+            written_keys TEXT NOT NULL);
         CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
         ALTER TABLE outbox ADD COLUMN role TEXT NOT NULL DEFAULT 'citizen';
         CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);

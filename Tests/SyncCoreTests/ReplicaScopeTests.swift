@@ -20,7 +20,8 @@ import Testing
     func replica() throws -> Replica {
         let replica = try Replica(path: nil, wallClock: clock.read)
         let caseFile = try submitted()
-        try replica.apply(ReplicaPages.page([ReplicaPages.upsert(caseFile, in: Self.user, seq: 5), ReplicaPages.upsert(caseFile, in: Self.department, seq: 40)]))
+        try replica.apply(
+            ReplicaPages.page([ReplicaPages.upsert(caseFile, in: Self.user, seq: 5), ReplicaPages.upsert(caseFile, in: Self.department, seq: 40)]))
         return replica
     }
 
@@ -62,7 +63,8 @@ import Testing
 
     @Test func aPendingEditShowsOverEitherCopy() throws {
         let replica = try replica()
-        try replica.apply(ReplicaPages.page([ReplicaPages.upsert(try F.accepted(F.inheritance, on: "2026-09-28"), in: Self.department, seq: 41, version: 2)]))
+        try replica.apply(
+            ReplicaPages.page([ReplicaPages.upsert(try F.accepted(F.inheritance, on: "2026-09-28"), in: Self.department, seq: 41, version: 2)]))
         // The applicant supplements on this device: both scopes' listings show the resubmitted case at once.
         var accepted = try F.accepted(F.inheritance, on: "2026-09-28")
         accepted.state = .correctionRequired

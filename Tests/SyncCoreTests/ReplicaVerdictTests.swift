@@ -45,7 +45,8 @@ import Testing
     @Test func aRejectionKeepsItsFieldsAndAlternatives() throws {
         let replica = try seeded()
         try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: "小张")), accountID: account)
-        let rejection = MutationRejection(.invalidArgs, "nickname: taken", errors: [FieldProblem(pointer: "/changes/nickname", detail: "taken")], alternatives: ["小张1"])
+        let rejection = MutationRejection(
+            .invalidArgs, "nickname: taken", errors: [FieldProblem(pointer: "/changes/nickname", detail: "taken")], alternatives: ["小张1"])
         try replica.apply(PushOutcome(results: [.rejected(1, rejection)], lastMutationID: 1))
         let entry = try #require(try replica.outbox().first)
         #expect(entry.code == "invalid_args" && entry.errors == rejection.errors && entry.alternatives == ["小张1"])
@@ -56,7 +57,8 @@ import Testing
         let replica = try Replica(path: nil, wallClock: clock.read)
         let user = Scope.user(F.applicantID)
         var store = CaseStore(cases: [try F.walk(F.draft(F.inheritance), [(.submit, F.applicant, F.at("2026-09-28", 9), nil, .init())])])
-        try store.clerk(.acceptPending, at: F.at("2026-09-28", 10), details: .init(pendingMaterials: ["亲属关系证明"], pendingDue: "2026-10-09"))
+        try store.clerk(
+            .acceptPending, at: F.at("2026-09-28", 10), details: .init(pendingMaterials: ["亲属关系证明"], pendingDue: "2026-10-09"))
         let pending = try #require(store.case())
         try replica.apply(ReplicaPages.page([ReplicaPages.upsert(pending, in: user, seq: 1)]))
         try replica.mutate(CaseSupplement.self, .init(caseId: "case_1", materials: F.files(["亲属关系证明"])), accountID: F.applicantID)
@@ -79,7 +81,9 @@ import Testing
         var page = ReplicaPages.page([ReplicaPages.upsert(SyncFixtures.matter(1), in: .public, seq: 1)], reset: [.public], hasMore: true)
         page.resetEpochs = [.public: "ep-7"]
         try replica.apply(page)
-        #expect(try replica.pullRequest(limit: 10) == PullRequest(clientID: replica.clientID, cursors: [.public: 1, ReplicaPages.user: 2], epochs: [.public: "ep-7"], limit: 10))
+        #expect(
+            try replica.pullRequest(limit: 10)
+                == PullRequest(clientID: replica.clientID, cursors: [.public: 1, ReplicaPages.user: 2], epochs: [.public: "ep-7"], limit: 10))
         try replica.apply(ReplicaPages.page([ReplicaPages.upsert(SyncFixtures.matter(2), in: .public, seq: 2)]))
         #expect(try replica.epochs() == [.public: "ep-7"] && replica.cursors()[.public] == 2, "kept while paging and after")
         var again = ReplicaPages.page([], reset: [.public])
@@ -95,7 +99,10 @@ import Testing
         for nickname in ["a", "b", "c"] { try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: nickname)), accountID: account) }
         // A copy of this replica already used ids 1...5 on the server.
         let outcome = PushOutcome(
-            results: [.init(id: 1, status: .rejected, code: "mutation_id_reused"), .init(id: 2, status: .applied), .init(id: 3, status: .rejected, code: "mutation_id_reused")],
+            results: [
+                .init(id: 1, status: .rejected, code: "mutation_id_reused"), .init(id: 2, status: .applied),
+                .init(id: 3, status: .rejected, code: "mutation_id_reused"),
+            ],
             lastMutationID: 5)
         let update = try replica.apply(outcome)
         #expect(update.renumbered == 3)
@@ -108,7 +115,8 @@ import Testing
     @Test func aClientAheadOfARestoredServerResendsFromItsLastId() throws {
         let replica = try seeded()
         for nickname in ["a", "b", "c"] { try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: nickname)), accountID: account) }
-        try replica.apply(PushOutcome(results: [.init(id: 1, status: .applied), .init(id: 2, status: .rejected, code: "invalid_args")], lastMutationID: 2))
+        try replica.apply(
+            PushOutcome(results: [.init(id: 1, status: .applied), .init(id: 2, status: .rejected, code: "invalid_args")], lastMutationID: 2))
         // The server was restored to a backup taken before any of them: 3 is "out of order" after its last id 0.
         let update = try replica.apply(PushOutcome(results: [.init(id: 3, status: .rejected, code: "out_of_order")], lastMutationID: 0))
         #expect(update.renumbered == 2)
@@ -122,7 +130,8 @@ import Testing
         let replica = try seeded()
         let old = replica.clientID
         for nickname in ["a", "b", "c"] { try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: nickname)), accountID: account) }
-        try replica.apply(PushOutcome(results: [.init(id: 1, status: .applied), .init(id: 2, status: .rejected, code: "invalid_args")], lastMutationID: 2))
+        try replica.apply(
+            PushOutcome(results: [.init(id: 1, status: .applied), .init(id: 2, status: .rejected, code: "invalid_args")], lastMutationID: 2))
         var page = ReplicaPages.page([], reset: [.public], lastMutationID: 2)
         page.resetEpochs = [.public: "ep-1"]
         try replica.apply(page)

@@ -19,7 +19,9 @@ final class ReplicaFiles {
     func copy(_ source: String, to destination: String) throws {
         for suffix in ["", "-wal", "-shm"] {
             try? FileManager.default.removeItem(atPath: destination + suffix)
-            if FileManager.default.fileExists(atPath: source + suffix) { try FileManager.default.copyItem(atPath: source + suffix, toPath: destination + suffix) }
+            if FileManager.default.fileExists(atPath: source + suffix) {
+                try FileManager.default.copyItem(atPath: source + suffix, toPath: destination + suffix)
+            }
         }
     }
 }
@@ -62,7 +64,8 @@ final class ReplicaFiles {
         let restored = engine(try Replica(path: path, wallClock: clock.read), server)
         try edit(restored, nickname: "D")
         let report = try await restored.sync()
-        #expect(server.entity(Profile.self, id: account)?.nickname == "D", "id 2 was B on the server: D is renumbered, not acknowledged as a duplicate")
+        #expect(
+            server.entity(Profile.self, id: account)?.nickname == "D", "id 2 was B on the server: D is renumbered, not acknowledged as a duplicate")
         #expect(report.renumbered == 1 && report.applied == 1)
         #expect(server.processed(by: clientID) == [1: 1, 2: 1, 3: 1, 4: 1])
         #expect(try restored.replica.outbox().isEmpty && restored.replica.profile(accountID: account)?.nickname == "D")
@@ -122,7 +125,8 @@ final class ReplicaFiles {
         try await phone.sync()
         let backup = server.snapshot()
         try edit(phone, nickname: "kept")
-        try phone.replica.apply(try server.push(accountID: account, clientID: phone.replica.clientID, mutations: try phone.replica.pendingMutations()))
+        try phone.replica.apply(
+            try server.push(accountID: account, clientID: phone.replica.clientID, mutations: try phone.replica.pendingMutations()))
         server.restore(backup)
 
         let report = try await phone.sync()
@@ -155,7 +159,9 @@ final class ReplicaFiles {
     @Test func aLostResetAnswerIsResetAgainSoNoDeleteIsMissed() async throws {
         let server = SyncFixtures.server(clock: clock)
         server.put((0..<50).map(SyncFixtures.matter), in: .public)
-        let phone = SyncEngine(replica: try Replica(path: nil, wallClock: clock.read), transport: server.transport(accountID: account), options: SyncFixtures.options(pageLimit: 20))
+        let phone = SyncEngine(
+            replica: try Replica(path: nil, wallClock: clock.read), transport: server.transport(accountID: account),
+            options: SyncFixtures.options(pageLimit: 20))
         try await phone.sync()
         for index in 0..<10 { server.delete(EntityKey(.matter, SyncFixtures.matter(index).code)) }
         server.purgeTombstones(in: .public)
@@ -197,7 +203,9 @@ final class ReplicaFiles {
         let replica = try Replica(path: nil, wallClock: { [clock] in clock.now + twoHours })
         // A first page whose server clock is unreadable teaches nothing: the device stamps by its own clock.
         try replica.apply(
-            PullPage(changes: [ReplicaPages.upsert(SyncFixtures.profile(), seq: 1)], cursors: [ReplicaPages.user: 1], hasMore: false, reset: [], lastMutationID: 0, serverHLC: .zero))
+            PullPage(
+                changes: [ReplicaPages.upsert(SyncFixtures.profile(), seq: 1)], cursors: [ReplicaPages.user: 1], hasMore: false, reset: [],
+                lastMutationID: 0, serverHLC: .zero))
         let early = try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: "early")), accountID: account)
         #expect(early.hlc.physical == clock.now + twoHours)
         try replica.apply(ReplicaPages.page([], lastMutationID: 0))
@@ -241,9 +249,13 @@ final class ReplicaFiles {
         let colliding = SyncTransport(
             pull: server.transport(accountID: account).pull,
             push: { _, mutations in
-                PushOutcome(results: mutations.map { MutationResult(id: $0.id, status: .rejected, code: "mutation_id_reused") }, lastMutationID: mutations[0].id + 10)
+                PushOutcome(
+                    results: mutations.map { MutationResult(id: $0.id, status: .rejected, code: "mutation_id_reused") },
+                    lastMutationID: mutations[0].id + 10)
             })
-        await #expect(throws: SyncEngineError.renumberLoop) { try await SyncEngine(replica: phone.replica, transport: colliding, options: SyncFixtures.options()).sync() }
+        await #expect(throws: SyncEngineError.renumberLoop) {
+            try await SyncEngine(replica: phone.replica, transport: colliding, options: SyncFixtures.options()).sync()
+        }
         #expect(try phone.replica.pendingMutations().count == 1 && phone.replica.profile(accountID: account)?.nickname == "x")
         try await phone.sync()
         #expect(server.entity(Profile.self, id: account)?.nickname == "x")

@@ -51,7 +51,10 @@ import Testing
 
     @Test func contactPhonesAreMatchedAsAWholeString() throws {
         #expect(try Self.update(.init(contactPhone: "+86-138-1234-5678"))?.contactPhone == "+86-138-1234-5678")
-        for phone in ["13812345678\n", "13812345678\r", "\n13812345678", "1381234\u{0}5678", "1234", String(repeating: "1", count: 21), "１３８１２３４５６７８"] {
+        for phone in [
+            "13812345678\n", "13812345678\r", "\n13812345678", "1381234\u{0}5678", "1234", String(repeating: "1", count: 21),
+            "１３８１２３４５６７８",
+        ] {
             #expect(Self.rejectionCode(.init(contactPhone: phone)) == "invalid_args", "\(phone.debugDescription)")
         }
         #expect(try Self.update(.init(contactPhone: ""))?.contactPhone == "", "empty clears it")

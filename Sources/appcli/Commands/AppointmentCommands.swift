@@ -98,7 +98,8 @@ struct AppointmentsCommand: AsyncParsableCommand {
                 } catch let CLIError.rejected(code, detail) where code == ProblemCode.slotFull.rawValue {
                     // The server's rejection keeps the free slots it offered in the outbox entry of this booking.
                     let entry = try replica.outbox().last { entry in
-                        entry.name == AppointmentBook.name && (try? SyncJSON.decoder.decode(AppointmentBook.Args.self, from: Data(entry.args)))?.appointmentId == id
+                        guard entry.name == AppointmentBook.name else { return false }
+                        return (try? SyncJSON.decoder.decode(AppointmentBook.Args.self, from: Data(entry.args)))?.appointmentId == id
                     }
                     let free = entry?.alternatives ?? []
                     if !free.isEmpty { note("free that day: " + free.map { "'\($0)'" }.joined(separator: " ")) }

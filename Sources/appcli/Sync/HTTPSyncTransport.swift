@@ -112,7 +112,9 @@ extension PullPage {
             cursors: Dictionary(uniqueKeysWithValues: (response.cursors.additionalProperties).compactMap { key, value in Scope(key).map { ($0, value) } }),
             hasMore: response.hasMore, reset: response.reset.compactMap(Scope.init),
             resetEpochs: Dictionary(
-                uniqueKeysWithValues: (response.resetEpochs?.additionalProperties ?? [:]).compactMap { key, value in Scope(key).map { ($0, value) } }),
+                uniqueKeysWithValues: (response.resetEpochs?.additionalProperties ?? [:]).compactMap { key, value in
+                    Scope(key).map { ($0, value) }
+                }),
             lastMutationID: response.lastMutationId, serverHLC: HLC(response.serverHlc) ?? .zero)
     }
 }

@@ -45,7 +45,8 @@ final class RouterSyncTransport: Sendable {
                     results: outcome.results.map { result in
                         MutationResult(
                             id: result.id, status: .init(rawValue: result.status.rawValue)!, code: result.code, detail: result.detail,
-                            errors: (result.errors ?? []).map { FieldProblem(pointer: $0.pointer, detail: $0.detail) }, alternatives: result.alternatives ?? [])
+                            errors: (result.errors ?? []).map { FieldProblem(pointer: $0.pointer, detail: $0.detail) },
+                            alternatives: result.alternatives ?? [])
                     },
                     lastMutationID: outcome.lastMutationId)
             }

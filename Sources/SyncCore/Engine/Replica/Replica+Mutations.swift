@@ -116,9 +116,8 @@ extension Replica {
     /// Forgets the entries the server rejected (after the app showed them); local predictions stay until answered.
     public func dismissRejected() throws {
         try writer.write { db in
-            _ = try OutboxRecord.filter(
-                OutboxRecord.Columns.status == OutboxEntry.Status.rejected.rawValue && OutboxRecord.Columns.verdict == OutboxRecord.Verdict.rejected.rawValue
-            ).deleteAll(db)
+            let (rejected, verdict) = (OutboxEntry.Status.rejected.rawValue, OutboxRecord.Verdict.rejected.rawValue)
+            _ = try OutboxRecord.filter(OutboxRecord.Columns.status == rejected && OutboxRecord.Columns.verdict == verdict).deleteAll(db)
         }
     }
 }

@@ -67,8 +67,8 @@ extension Replica {
                     arguments: [last, OutboxEntry.Status.pending.rawValue, OutboxRecord.Verdict.applied.rawValue]
                 )
                 try MetaRecord.set(db, .reflectedMutationID, String(last))
-                let lost = try OutboxRecord.filter(OutboxRecord.Columns.verdict == OutboxRecord.Verdict.applied.rawValue && OutboxRecord.Columns.id > last)
-                    .fetchCount(db)
+                let applied = OutboxRecord.Verdict.applied.rawValue
+                let lost = try OutboxRecord.filter(OutboxRecord.Columns.verdict == applied && OutboxRecord.Columns.id > last).fetchCount(db)
                 if lost > 0 { update.renumbered = try self.renumber(from: last + 1, after: last, db) }
                 rebased = try self.rebase(db)
             } else if !page.reset.isEmpty {

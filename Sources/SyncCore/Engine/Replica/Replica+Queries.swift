@@ -16,8 +16,8 @@ extension Replica {
     public func entities<E: SyncEntity>(_ type: E.Type, in scope: Scope? = nil) throws -> [E] {
         try writer.read { db in
             guard let scope else {
-                return try String.fetchAll(db, sql: "SELECT data FROM visible_entities WHERE type = ? ORDER BY id", arguments: [E.entityType.rawValue])
-                    .map { try Self.decode(E.self, $0) }
+                let sql = "SELECT data FROM visible_entities WHERE type = ? ORDER BY id"
+                return try String.fetchAll(db, sql: sql, arguments: [E.entityType.rawValue]).map { try Self.decode(E.self, $0) }
             }
             let sql = """
                 SELECT data FROM (
