@@ -41,6 +41,7 @@ final class BenchPhone: Sendable {
         case .forbidden(let p): throw CLIError.problem(try p.body.applicationProblemJson)
         case .badRequest(let p): throw CLIError.problem(try p.body.applicationProblemJson)
         case .unauthorized(let p): throw CLIError.problem(try p.body.applicationProblemJson)
+        case .conflict(let p): throw CLIError.problem(try p.body.applicationProblemJson)
         case .undocumented(let status, _): throw CLIError.unexpected(status)
         }
     }

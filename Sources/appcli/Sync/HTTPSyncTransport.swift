@@ -24,6 +24,7 @@ extension SyncTransport {
                 case .badRequest(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
                 case .unauthorized(let p): throw CLIError.problem(try p.body.applicationProblemJson)
                 case .forbidden(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
+                case .conflict(let p): throw SyncTransportError.refused(try p.body.applicationProblemJson)
                 case .undocumented(let status, let payload): throw await SyncTransportError.status(status, payload)
                 }
             },
@@ -44,6 +45,7 @@ extension SyncTransport {
                 case .badRequest(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
                 case .unauthorized(let p): throw CLIError.problem(try p.body.applicationProblemJson)
                 case .forbidden(let p): throw SyncTransportError.permanent(try p.body.applicationProblemJson.describe())
+                case .conflict(let p): throw SyncTransportError.refused(try p.body.applicationProblemJson)
                 case .undocumented(let status, let payload): throw await SyncTransportError.status(status, payload)
                 }
             }
@@ -72,14 +74,19 @@ extension SyncTransportError {
         status == 429 || status >= 500 ? .transient("HTTP \(status)") : .permanent("HTTP \(status)")
     }
 
-    /// A status the contract does not list for sync: a 409 problem is a refusal with its code (the engine takes a new
-    /// client id on `client_cloned`); anything else is classified by status alone.
+    /// A status the contract does not list for sync, classified by status alone (a 409 problem from an older server is
+    /// still read as a refusal).
     static func status(_ status: Int, _ payload: UndocumentedPayload) async -> SyncTransportError {
         guard status == 409, let body = payload.body,
             let bytes = try? await Data(collecting: body, upTo: 64 * 1024),
             let problem = try? JSONDecoder().decode(Components.Schemas.Problem.self, from: bytes)
         else { return Self.status(status) }
-        return .refused(code: problem.code, detail: problem.describe())
+        return .refused(problem)
+    }
+
+    /// A 409 problem as a refusal with its code (the engine takes a new client id on `client_cloned`).
+    static func refused(_ problem: Components.Schemas.Problem) -> SyncTransportError {
+        .refused(code: problem.code, detail: problem.describe())
     }
 }
 
