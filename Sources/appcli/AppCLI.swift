@@ -39,7 +39,7 @@ struct AppCLI: AsyncParsableCommand {
         }
     }
 
-    /// `appcli --profile alice --json cases` is how DESIGN.md writes it, but the options belong to each subcommand:
+    /// `appcli --profile alice --json cases` is how the design writes it, but the options belong to each subcommand:
     /// move global options given before the subcommand to the end (before a `--`, if any).
     static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
         var leading: [String] = []

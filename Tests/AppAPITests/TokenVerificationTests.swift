@@ -7,7 +7,7 @@ import Testing
 
 @testable import AppAPI
 
-/// Every way an access token must be refused (DESIGN.md §2 pitfalls, issue: identity).
+/// Every way an access token must be refused (the known jwt-kit pitfalls: README, "Identity and tokens").
 @Suite struct TokenVerificationTests {
     @Test(arguments: TestEngine.enabled)
     func forgedAndSpoiledTokensAreRefused(engine: TestEngine) async throws {

@@ -16,7 +16,7 @@ final class ManualWallClock: Sendable {
     var read: @Sendable () -> Int64 { { [self] in self.now } }
 }
 
-/// An in-memory stand-in for the sync server (DESIGN.md §4): per-scope compacted change logs with their own
+/// An in-memory stand-in for the sync server (docs/ARCHITECTURE.md, "Delta sync"): per-scope compacted change logs with their own
 /// sequence, tombstone purging with a horizon and reset epochs, per-client last mutation ids with exactly-once replay
 /// of the shared mutators and stored verdicts (a retried id gets its original answer, the same id with other content
 /// `mutation_id_reused`), client ids bound to the device that first used them (`client_cloned`), restores from a

@@ -4,7 +4,7 @@ import Foundation
 import OpenAPIRuntime
 import SyncCore
 
-/// `appcli bench`: measures the sync budgets of DESIGN.md §7 against a running server, each as a ratio to a
+/// `appcli bench`: measures the sync budgets (BENCHMARKS.md) against a running server, each as a ratio to a
 /// baseline measured in the same run on the same machine. Start the server with `scripts/bench`, which seeds a
 /// 10,000-matter catalog and lowers the bcrypt cost so that registering hundreds of phones is quick.
 struct BenchCommand: AsyncParsableCommand {

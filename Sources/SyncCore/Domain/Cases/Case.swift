@@ -86,7 +86,7 @@ public struct Case: SyncEntity {
 
     /// States in which the promised deadline is running. A suspended case's clock is paused (its deadline moves on
     /// resume); a decided case met or missed its deadline already; a case not yet accepted has no deadline.
-    /// `awaitingPayment` counts: DESIGN.md pauses the clock for suspension only.
+    /// `awaitingPayment` counts: the domain model pauses the clock for suspension only.
     public static let deadlineRunningStates: Set<CaseState> = [.accepted, .acceptedPending, .underReview, .awaitingPayment]
 
     /// Whether the case is past its promised deadline on `today` (YYYY-MM-DD, China time): its deadline clock is

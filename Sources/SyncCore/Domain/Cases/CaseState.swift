@@ -1,4 +1,4 @@
-/// The states of a case (办件) and the one table of moves between them (DESIGN.md §3). Everything else — the
+/// The states of a case (办件) and the one table of moves between them (docs/ARCHITECTURE.md and the domain model). Everything else — the
 /// workflow, `allowedActions`, the mutators, the UIs — asks `CaseMoves`; nothing re-states a move elsewhere.
 
 /// Where a case stands.
@@ -72,7 +72,7 @@ public enum CaseState: String, Codable, Hashable, Sendable, CaseIterable {
     }
 }
 
-/// What someone does to a case. The raw values are the wire names of the workbench actions (DESIGN.md §5).
+/// What someone does to a case. The raw values are the wire names of the workbench actions (openapi.yaml, `CaseActionRequest`).
 public enum CaseAction: String, Codable, Hashable, Sendable, CaseIterable {
     /// 提交申请
     case submit

@@ -1,4 +1,4 @@
-/// A partition of synchronised data (DESIGN.md §4): every entity lives in exactly one scope, and each scope
+/// A partition of synchronised data (docs/ARCHITECTURE.md, "Delta sync"): every entity lives in exactly one scope, and each scope
 /// has its own gap-free sequence of changes.
 public struct Scope: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
     /// The wire form, e.g. `public`, `user:acc_123`, `dept:hz-market`, `kiosk:hz-citizen-center`.

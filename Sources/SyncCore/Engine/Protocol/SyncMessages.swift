@@ -1,4 +1,4 @@
-/// The delta-sync wire protocol (DESIGN.md §4), shared by the server, `appcli` and any Swift client.
+/// The delta-sync wire protocol (docs/ARCHITECTURE.md, "Delta sync"), shared by the server, `appcli` and any Swift client.
 /// Entity payloads are raw JSON bytes here; the HTTP layer carries them as JSON objects.
 
 /// One entity change in a pull page.

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// A device's local copy of its sync scopes (DESIGN.md §4), in SQLite through GRDB: server-confirmed entities (one
+/// A device's local copy of its sync scopes (docs/ARCHITECTURE.md, "Delta sync"), in SQLite through GRDB: server-confirmed entities (one
 /// copy per scope an entity lives in), an optimistic overlay from pending mutations, per-scope cursors and reset
 /// epochs, the outbox with the server's verdicts, and the HLC — all the app needs offline.
 ///
