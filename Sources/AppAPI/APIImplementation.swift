@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OneTripAPI
 
 /// The one implementation of the generated `APIProtocol`: a plain struct of the dependencies `buildApplication`
 /// builds. The platform and each capability add their handlers in extensions (`Platform/Sync/SyncAPI.swift`,

@@ -6,6 +6,7 @@ import SyncCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 typealias AppointmentView = Components.Schemas.Appointment
 typealias SlotList = Components.Schemas.AppointmentSlotList

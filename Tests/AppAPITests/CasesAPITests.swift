@@ -8,6 +8,7 @@ import SyncCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 typealias CaseView = Components.Schemas.Case
 

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 @Suite struct RegistrationTests {
     @Test(arguments: TestEngine.enabled)

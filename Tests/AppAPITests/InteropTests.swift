@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 /// Our access tokens verified by independent implementations — libjwt (C, Debian's libjwt-dev) and joserfc
 /// (Python) — using nothing but the published JWKS. `scripts/test` provides both and sets

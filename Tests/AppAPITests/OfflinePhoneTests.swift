@@ -4,6 +4,7 @@ import SyncCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 /// The real replica and sync engine against the real server: a phone offline for a week with 50 queued mutations
 /// comes back and ends up with exactly the server's state; every case action a citizen can take offline goes

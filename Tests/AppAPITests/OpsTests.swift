@@ -6,6 +6,7 @@ import NIOCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 @Suite struct OpsTests {
     @Test(arguments: TestEngine.enabled)

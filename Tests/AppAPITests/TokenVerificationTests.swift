@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 /// Every way an access token must be refused (the known jwt-kit pitfalls: README, "Identity and tokens").
 @Suite struct TokenVerificationTests {

@@ -3,6 +3,7 @@ import Foundation
 import OpenAPIRuntime
 import Synchronization
 import SyncCore
+import OneTripAPI
 
 /// A simulated phone for load tests: a freshly registered citizen with one device, one sync client id and a
 /// counter of mutation ids.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SyncCore
+import OneTripAPI
 
 /// `appcli appointments [list|centers|slots|book|cancel]`: 预约 at service centres. Booking and cancelling go through
 /// the `appointment.book` / `appointment.cancel` mutators on the replica, so they work offline; a phone knows the

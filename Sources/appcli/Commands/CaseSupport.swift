@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OpenAPIRuntime
 import SyncCore
+import OneTripAPI
 
 /// How materials are handed in, shared by `apply`, `submit` and `supplement`.
 struct MaterialOptions: ParsableArguments {

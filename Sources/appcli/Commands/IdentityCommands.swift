@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SyncCore
+import OneTripAPI
 
 /// `appcli register`: a citizen (resident ID) or an enterprise (credit code); logs this profile in afterwards.
 struct RegisterCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SyncCore
+import OneTripAPI
 
 /// `appcli workbench list|show|act`: the clerk's department queue (online only: clerks work at the window).
 struct WorkbenchCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OneTripAPI
 
 /// The profile's device key (P-256): generated on first use, stored as PEM with mode 0600 and never printed. Its
 /// public half is registered at login, so e-licenses can be bound to this device (holder binding).

@@ -1,10 +1,12 @@
 import Foundation
+import OneTripAPI
 import SyncCore
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+import OneTripAPI
 #endif
 
 /// What a profile remembers between runs (`profile.json`). Tokens live here, so the file is private (0600).

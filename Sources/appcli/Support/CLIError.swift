@@ -1,6 +1,7 @@
 import Foundation
 import OpenAPIRuntime
 import SyncCore
+import OneTripAPI
 
 /// Exit codes scripts can rely on (README, "appcli" section).
 enum ExitStatus {

@@ -1,5 +1,6 @@
 import Foundation
 import SyncCore
+import OneTripAPI
 
 /// A clerk at the window working the department's queue through the workbench routes: accepts most submissions
 /// (some go to 补正, 容缺 or are refused), reviews, decides, delivers and completes — racing the applicants'

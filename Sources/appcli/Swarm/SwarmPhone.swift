@@ -42,7 +42,7 @@ final class SwarmPhone: Sendable {
         }
         connection.adopt(tokens)
         return SwarmPhone(
-            label: label, accountID: tokens.account.id, role: AccountRole(rawValue: tokens.account.kind.rawValue) ?? .citizen, connection: connection,
+            label: label, accountID: tokens.account.id, role: tokens.account.kind, connection: connection,
             replica: try Replica(path: nil))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import OneTripAPI
 
 /// What `appcli swarm` prints at the end (text, or JSON with `--json`).
 struct SwarmReport: Encodable {

@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import Synchronization
+import OneTripAPI
 
 /// What a swarm measured: per operation an HDR histogram of latencies (µs) and failures by code, plus counters.
 final class SwarmStats: Sendable {

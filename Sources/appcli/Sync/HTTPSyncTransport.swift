@@ -1,6 +1,7 @@
 import Foundation
 import OpenAPIRuntime
 import SyncCore
+import OneTripAPI
 
 /// SyncCore's transport over the generated client: pull and push as `openapi.yaml` describes them, with failures
 /// classified so the engine retries what may pass next time (timeouts, 429, 5xx) and stops on the rest. A 401 (after
@@ -109,7 +110,7 @@ extension PullPage {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         self.init(
             changes: try response.changes.map { change in
-                guard let scope = Scope(change.scope), let type = SyncSchema.oneTrip.syncedEntity(EntityType(rawValue: change._type.rawValue))?.type else {
+                guard let scope = Scope(change.scope), let type = SyncSchema.oneTrip.syncedEntity(change._type)?.type else {
                     throw SyncTransportError.permanent("the server sent an unknown scope or entity type")
                 }
                 return Change(

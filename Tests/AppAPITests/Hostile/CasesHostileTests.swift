@@ -7,6 +7,7 @@ import SyncCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 /// Ownership of cases, appointments and files (review findings S2, S9, S11, S19, S24, S25, S34, S37).
 @Suite struct CasesHostileTests {

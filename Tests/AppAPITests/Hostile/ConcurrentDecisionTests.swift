@@ -6,6 +6,7 @@ import SyncCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 /// S4: on PostgreSQL concurrent writers must behave exactly as on the single SQLite writer — every read-modify-write
 /// locks what it reads before deciding.

@@ -31,20 +31,20 @@ import Testing
         }
     }
 
-    @Test("S5: a push full of huge e-mails is refused quickly, without holding up other writers", arguments: TestEngine.enabled)
-    func hugeEmailsAreRefusedQuickly(engine: TestEngine) async throws {
+    @Test("S5: a push full of huge e-mails is refused on their length, before any pattern sees them", arguments: TestEngine.enabled)
+    func hugeEmailsAreRefusedOnLength(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
             let attacker = try await client.loginCitizen()
             let email = "a@" + String(repeating: ".", count: 16000) + "@"
             let mutations = (1...60).map { mutation($0, "profile.update", ["changes": ["email": email]]) }
-            let clock = ContinuousClock()
-            let started = clock.now
+            // Another account's login while the push runs is answered (the writer is not held up by matching).
             async let pushed = client.push(attacker.accessToken, clientID: "redos-0000001", mutations: mutations)
             let login = try await client.login(["idNumber": Demo.citizen2.idNumber], password: Demo.citizen2.password)
             #expect(login.status == .ok)
             let outcome = try await pushed.json(PushResponse.self)
-            #expect(clock.now - started < .seconds(5))
-            #expect(outcome.results.allSatisfy { $0.code == "invalid_args" })
+            #expect(outcome.results.count == 60)
+            // The length bound answers first: the e-mail never reaches the pattern (whose cost grows with the input).
+            #expect(outcome.results.allSatisfy { $0.code == "invalid_args" && $0.detail?.contains("at most 254") == true })
         }
     }
 

@@ -7,6 +7,7 @@ import NIOCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 typealias TokenResponse = Components.Schemas.TokenResponse
 

@@ -4,6 +4,7 @@ import SyncCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 /// SyncCore's transport over the in-process router, so the real replica and engine run against the real server.
 /// `online` can be switched off to simulate a phone without network.

@@ -6,6 +6,7 @@ import SyncCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 typealias PullResponse = Components.Schemas.PullResponse
 typealias PushResponse = Components.Schemas.PushResponse

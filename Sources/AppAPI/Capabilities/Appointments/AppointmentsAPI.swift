@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import SyncCore
+import OneTripAPI
 
 /// Appointment routes. Booking and cancelling run the `appointment.*` mutators through the sync engine's
 /// `MutationRunner`, so a phone that books offline and one that calls these routes meet exactly the same rules.
@@ -32,7 +33,7 @@ extension APIImplementation {
 
     func listMyAppointments(_ input: Operations.ListMyAppointments.Input) async throws -> Operations.ListMyAppointments.Output {
         let me = try await authenticate(AccountRole.applicants)
-        let status = input.query.status.flatMap { AppointmentStatus(rawValue: $0.rawValue) }
+        let status = input.query.status
         let appointments = try await database.read { db in try await ChangeLog.entities(Appointment.self, in: .user(me.accountID), on: db) }
             .filter { status == nil || $0.status == status }
             .sorted { ($0.day, $0.start, $0.id) < ($1.day, $1.start, $1.id) }

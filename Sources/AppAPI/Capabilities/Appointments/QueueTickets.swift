@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import SyncCore
+import OneTripAPI
 
 /// Online queue tickets (在线取号). `queue_tickets` is their store; each issue or change is also published into the
 /// holder's `user:` scope. Numbers come from a per-centre, per-day counter whose row lock serialises issuing, so

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import OpenAPIRuntime
 import SyncCore
+import OneTripAPI
 
 /// Material uploads and downloads.
 extension APIImplementation {

@@ -2,6 +2,7 @@ import Foundation
 import SQLKit
 import Synchronization
 import SyncCore
+import OneTripAPI
 
 /// The "at most one trip" ledger: per department and city-wide — cases by state, on-time rate, visits, the share
 /// handled without any visit (全程网办), broken promises and satisfaction.

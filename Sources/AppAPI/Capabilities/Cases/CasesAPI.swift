@@ -2,6 +2,7 @@ import Foundation
 import OpenAPIRuntime
 import SQLKit
 import SyncCore
+import OneTripAPI
 
 /// The applicant's case routes. Each mirrors a mutator and runs it through the sync engine's `MutationRunner`, so a
 /// phone that applies offline and one that calls these routes get exactly the same rules.

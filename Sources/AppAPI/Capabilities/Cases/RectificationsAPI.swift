@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import OneTripAPI
 
 /// 整改 tasks opened by poor ratings, for the department that must act on them.
 extension APIImplementation {

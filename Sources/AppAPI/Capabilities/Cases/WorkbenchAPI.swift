@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import SyncCore
+import OneTripAPI
 
 /// The clerk workbench: the department's queue and the actions that move cases.
 extension APIImplementation {
@@ -12,7 +13,7 @@ extension APIImplementation {
         let query = input.query
         let today = WorkingCalendar.day(fromMillis: runtime.nowMillis)
         let items = try await cases.departmentQueue(
-            department, state: query.state.flatMap { CaseState(rawValue: $0.rawValue) }, matterCode: query.matter, overdueOn: query.overdue == true ? today : nil,
+            department, state: query.state, matterCode: query.matter, overdueOn: query.overdue == true ? today : nil,
             limit: limit)
         let views = try items.filter { query.overdue == nil || $0.isOverdue(today: today) == query.overdue }.map { case_ in
             Components.Schemas.WorkbenchCase(

@@ -1,5 +1,6 @@
 import Foundation
 import SyncCore
+import OneTripAPI
 
 /// The public catalog routes (no authentication).
 extension APIImplementation {
@@ -32,7 +33,7 @@ extension APIImplementation {
     }
 
     func listServiceCenters(_ input: Operations.ListServiceCenters.Input) async throws -> Operations.ListServiceCenters.Output {
-        let level = input.query.level.flatMap { ServiceCenterLevel(rawValue: $0.rawValue) }
+        let level = input.query.level
         let centers = try await catalog.serviceCenters(level: level).map(Components.Schemas.ServiceCenter.init)
         return .ok(.init(body: .json(.init(items: centers))))
     }
@@ -40,7 +41,7 @@ extension APIImplementation {
     func listFeeItems(_ input: Operations.ListFeeItems.Input) async throws -> Operations.ListFeeItems.Output {
         let items = try await catalog.feeItems().map {
             Components.Schemas.FeeItem(
-                code: $0.code, name: $0.name, category: .init(rawValue: $0.category.rawValue)!, departmentId: $0.departmentId,
+                code: $0.code, name: $0.name, category: $0.category, departmentId: $0.departmentId,
                 standardAmountFen: $0.standardAmountFen, note: $0.note
             )
         }
@@ -81,7 +82,7 @@ extension MatterQuery {
             guard (1...64).contains(department.count) else { throw AppError.invalidParameter("department", "must be 1 to 64 characters") }
             departmentID = department
         }
-        domain = query.domain.flatMap { MatterDomain(rawValue: $0.rawValue) }
+        domain = query.domain
         idCardOnly = query.idCardOnly
         fullyOnline = query.fullyOnline
         if let visits = query.visits {

@@ -1,11 +1,12 @@
 import SyncCore
+import OneTripAPI
 
 /// Conversions from the shared catalog entities to the generated wire types.
 extension Components.Schemas.Matter {
     init(_ matter: Matter) {
         self.init(
             code: matter.code, name: matter.name, departmentId: matter.departmentId, departmentName: matter.departmentName ?? matter.departmentId,
-            domain: .init(rawValue: matter.domain.rawValue)!, kind: .init(rawValue: matter.kind.rawValue)!, legalDays: matter.legalDays,
+            domain: matter.domain, kind: matter.kind, legalDays: matter.legalDays,
             promisedDays: matter.promisedDays, promisedMinutes: matter.promisedMinutes, onsiteVisits: matter.onsiteVisits,
             fullyOnline: matter.fullyOnline, idCardOnly: matter.idCardOnly, expressDelivery: matter.expressDelivery,
             feeItemCodes: matter.feeItemCodes,
@@ -20,7 +21,7 @@ extension Components.Schemas.Matter {
 extension Components.Schemas.ServiceCenter {
     init(_ center: ServiceCenter) {
         self.init(
-            id: center.id, name: center.name, level: .init(rawValue: center.level.rawValue)!, district: center.district,
+            id: center.id, name: center.name, level: center.level, district: center.district,
             address: center.address, phone: center.phone, hours: center.hours.map { .init(days: $0.days, open: $0.open, close: $0.close) },
             selfService24h: center.selfService24h
         )

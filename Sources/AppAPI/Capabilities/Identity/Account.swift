@@ -1,5 +1,6 @@
 import Foundation
 import SyncCore
+import OneTripAPI
 
 /// The kinds of account; an access token's `role` claim is the kind (`AccountRole`, shared with SyncCore).
 typealias AccountKind = AccountRole
@@ -44,7 +45,7 @@ struct Device: Sendable, Equatable {
 extension Components.Schemas.Account {
     init(_ account: Account) {
         self.init(
-            id: account.id, kind: .init(rawValue: account.kind.rawValue)!, name: account.name,
+            id: account.id, kind: account.kind, name: account.name,
             idNumberMasked: account.idNumber.flatMap { try? ResidentIDNumber($0) }?.masked, creditCode: account.creditCode,
             username: account.username, phoneMasked: account.phone.map(maskPhone), departmentId: account.departmentID,
             centerId: account.centerID, createdAt: Date(timeIntervalSince1970: Double(account.createdAt) / 1000)

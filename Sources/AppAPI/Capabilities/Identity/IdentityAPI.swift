@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SyncCore
+import OneTripAPI
 
 /// The identity routes.
 extension APIImplementation {

@@ -1,5 +1,6 @@
 import Foundation
 import OpenAPIRuntime
+import OneTripAPI
 
 /// Health, readiness, metrics and the contract. `/metrics` and `/readyz` answer anyone who reaches the server:
 /// deploy them on a private network or behind the load balancer's allow list (see README, "Security").

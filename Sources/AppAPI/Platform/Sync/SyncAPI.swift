@@ -2,6 +2,7 @@ import Foundation
 import OpenAPIRuntime
 import ServiceLifecycle
 import SyncCore
+import OneTripAPI
 
 /// The sync routes: pull, push and server-sent pokes.
 extension APIImplementation {
@@ -101,7 +102,7 @@ extension Components.Schemas.PullResponse {
         self.init(
             changes: try page.changes.map { change in
                 Components.Schemas.SyncChange(
-                    scope: change.scope.rawValue, seq: change.seq, _type: .init(rawValue: change.type.rawValue)!, id: change.id,
+                    scope: change.scope.rawValue, seq: change.seq, _type: change.type, id: change.id,
                     op: change.op == .upsert ? .upsert : .delete, version: change.version,
                     data: try change.data.map { try SyncJSON.decoder.decode(OpenAPIObjectContainer.self, from: Data($0)) }
                 )
