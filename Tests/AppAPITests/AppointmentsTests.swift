@@ -227,7 +227,7 @@ extension TestClientProtocol {
         }
     }
 
-    @Test(arguments: TestEngine.enabled)
+    @Test("S40: queue tickets are numbered in order; positions are live, never stale in a synced copy", arguments: TestEngine.enabled)
     func queueTicketsAreNumberedInOrderWithPositions(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
             // The city centre opens every day of the week.

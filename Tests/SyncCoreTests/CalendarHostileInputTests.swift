@@ -7,7 +7,7 @@ import Testing
     typealias F = CaseFixtures
     let calendar = CaseFixtures.calendar2026
 
-    @Test func aHugeCountIsRefusedAtOnce() {
+    @Test("S3: a huge working-day count is refused at once") func aHugeCountIsRefusedAtOnce() {
         let started = ContinuousClock.now
         for n in [1_000_000_000_000, Int.max, Int.min, -1_000_000_000_000, WorkingCalendar.maxWorkingDays + 1] {
             #expect(calendar.addingWorkingDays(n, to: "2026-10-01") == nil, "\(n)")
@@ -45,7 +45,7 @@ import Testing
         #expect(WorkingCalendar.isValidDay(WorkingCalendar.day(fromMillis: -9_000_000_000_000)))
     }
 
-    @Test func acceptingAPromiseOfATrillionDaysEndsAtOnceWithTheLatestDeadlineCounted() throws {
+    @Test("S3: accepting a trillion-day promise ends at once") func acceptingAPromiseOfATrillionDaysEndsAtOnceWithTheLatestDeadlineCounted() throws {
         var draft = F.draft(F.inheritance)
         draft.promisedDays = 1_000_000_000_000
         let started = ContinuousClock.now
@@ -55,7 +55,7 @@ import Testing
         #expect(accepted.deadline == calendar.addingWorkingDays(WorkingCalendar.maxWorkingDays, to: "2026-09-30"))
     }
 
-    @Test func resumingACaseWithAnImpossibleStoredDeadlineKeepsIt() throws {
+    @Test("S3: resuming with an impossible stored deadline never crashes") func resumingACaseWithAnImpossibleStoredDeadlineKeepsIt() throws {
         var caseFile = try F.walk(
             try F.accepted(F.inheritance, on: "2026-09-30"),
             [(.startReview, F.clerk, F.at("2026-10-08", 9), nil, .init()), (.suspend, F.clerk, F.at("2026-10-08", 10), "等待核实", .init())]

@@ -89,7 +89,7 @@ import Testing
 @Suite struct HybridLogicalClockBoundsTests {
     static let now: Int64 = 1_795_000_000_000
 
-    @Test func counterAndTimeOutsideTheBoundsDoNotParse() {
+    @Test("S1: HLC counters and times outside the bounds do not parse") func counterAndTimeOutsideTheBoundsDoNotParse() {
         #expect(HLC("1795000000000-65535-x")?.logical == HLC.maxLogical)
         #expect(HLC("1795000000000-65536-x") == nil)
         #expect(HLC("1795000005000-2147483647-x") == nil)
@@ -99,7 +99,7 @@ import Testing
         #expect(HLC("9999999999999-00000-x")?.physical == HLC.maxPhysical)
     }
 
-    @Test func aFullCounterMovesToTheNextMillisecond() {
+    @Test("S1: a full HLC counter moves to the next millisecond") func aFullCounterMovesToTheNextMillisecond() {
         var clock = HybridLogicalClock(node: "server", wallClock: { Self.now })
         let remote = HLC(physical: Self.now + 5_000, logical: HLC.maxLogical, node: "phone")
         #expect(clock.admit(remote) == remote)
@@ -108,7 +108,7 @@ import Testing
         #expect(HLC(next.description) == next)
     }
 
-    @Test func extremeStampsNeverTrapAndStayOrdered() {
+    @Test("S1: extreme HLC stamps never trap and stay ordered") func extremeStampsNeverTrapAndStayOrdered() {
         let extremes = [
             HLC(physical: Self.now + 30_000, logical: .max, node: "a"), HLC(physical: Self.now + 30_000, logical: .max - 1, node: "a"),
             HLC(physical: .max, logical: .max, node: "b"), HLC(physical: HLC.maxPhysical, logical: HLC.maxLogical, node: "c"),

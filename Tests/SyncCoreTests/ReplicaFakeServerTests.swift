@@ -351,7 +351,7 @@ enum SyncFixtures {
 }
 
 @Suite struct ReplicaFakeServerTests {
-    @Test func retriesGetTheirOriginalVerdictReusedIdsAndGapsAreRefused() throws {
+    @Test("S23: retries get their original verdict; reused ids and gaps are refused") func retriesGetTheirOriginalVerdictReusedIdsAndGapsAreRefused() throws {
         let clock = ManualWallClock()
         let server = SyncFixtures.server(clock: clock, messages: 2)
         let args = SyncJSON.encode(MessageMarkRead.Args(messageId: "m0"))

@@ -32,7 +32,7 @@ import Testing
         #expect(try replica.entities(Case.self).count == 1 && replica.count(.caseFile) == 1, "one entity, listed once")
     }
 
-    @Test func eachCopyFollowsItsOwnScopesSeqNotTheOthersVersion() throws {
+    @Test("S30: each copy of an entity follows its own scope") func eachCopyFollowsItsOwnScopesSeqNotTheOthersVersion() throws {
         let replica = try replica()
         // The user scope's copy is at version 3 by now; the dept scope's next change has version 2 but a newer seq.
         try replica.apply(ReplicaPages.page([ReplicaPages.upsert(try submitted("user v3"), in: Self.user, seq: 9, version: 3)]))
@@ -45,7 +45,7 @@ import Testing
         #expect(stale.staleChanges == 1, "within a scope, seq decides")
     }
 
-    @Test func aTombstoneInOneScopeLeavesTheOtherCopy() throws {
+    @Test("S30: a tombstone in one scope leaves the other copy") func aTombstoneInOneScopeLeavesTheOtherCopy() throws {
         let replica = try replica()
         try replica.apply(ReplicaPages.page([ReplicaPages.delete(EntityKey(.caseFile, "case_1"), in: Self.department, seq: 41)]))
         #expect(try replica.entities(Case.self, in: Self.department).isEmpty)
@@ -53,7 +53,7 @@ import Testing
         #expect(try replica.entity(Case.self, id: "case_1") != nil)
     }
 
-    @Test func aResetOfOneScopeLeavesTheOtherCopy() throws {
+    @Test("S30: a reset of one scope leaves the other copy") func aResetOfOneScopeLeavesTheOtherCopy() throws {
         let replica = try replica()
         try replica.apply(ReplicaPages.page([], reset: [Self.department]))
         #expect(try replica.entities(Case.self, in: Self.department).isEmpty)

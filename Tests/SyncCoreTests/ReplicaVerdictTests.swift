@@ -19,7 +19,7 @@ import Testing
         return replica
     }
 
-    @Test func anAppliedVerdictRevivesALocalRejection() throws {
+    @Test("S23: an applied verdict revives a local rejection") func anAppliedVerdictRevivesALocalRejection() throws {
         let replica = try seeded()
         try replica.mutate(MessageMarkRead.self, .init(messageId: "m1"), accountID: account)
         // This device's view lost m1 (say, a stale page); the server still had it and applied the read.
@@ -53,7 +53,7 @@ import Testing
         #expect(try replica.profile(accountID: account)?.nickname == nil)
     }
 
-    @Test func anIntermediatePageNeverShowsASupplementTwice() throws {
+    @Test("S41: an intermediate page never shows a supplement twice") func anIntermediatePageNeverShowsASupplementTwice() throws {
         let replica = try Replica(path: nil, wallClock: clock.read)
         let user = Scope.user(F.applicantID)
         var store = CaseStore(cases: [try F.walk(F.draft(F.inheritance), [(.submit, F.applicant, F.at("2026-09-28", 9), nil, .init())])])
@@ -94,7 +94,7 @@ import Testing
         #expect(try replica.epochs().isEmpty, "a reset without an epoch drops the old one with the cursor")
     }
 
-    @Test func aReusedIdIsRenumberedAfterTheServersLastAndTheRestKeepTheirOrder() throws {
+    @Test("S10: a reused id is renumbered after the server's last") func aReusedIdIsRenumberedAfterTheServersLastAndTheRestKeepTheirOrder() throws {
         let replica = try seeded()
         for nickname in ["a", "b", "c"] { try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: nickname)), accountID: account) }
         // A copy of this replica already used ids 1...5 on the server.
@@ -112,7 +112,7 @@ import Testing
         #expect(try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: "d")), accountID: account).id == 9)
     }
 
-    @Test func aClientAheadOfARestoredServerResendsFromItsLastId() throws {
+    @Test("S10: a client ahead of a restored server resends from its last id") func aClientAheadOfARestoredServerResendsFromItsLastId() throws {
         let replica = try seeded()
         for nickname in ["a", "b", "c"] { try replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: nickname)), accountID: account) }
         try replica.apply(

@@ -40,7 +40,7 @@ final class ReplicaFiles {
         try engine.replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: nickname)), accountID: account)
     }
 
-    @Test func aReplicaRestoredFromABackupDoesNotLoseItsNextEdit() async throws {
+    @Test("S10: a replica restored from a backup does not lose its next edit") func aReplicaRestoredFromABackupDoesNotLoseItsNextEdit() async throws {
         let files = try ReplicaFiles()
         let server = SyncFixtures.server(clock: clock)
         let path = files.path("phone")
@@ -71,7 +71,7 @@ final class ReplicaFiles {
         #expect(try restored.replica.outbox().isEmpty && restored.replica.profile(accountID: account)?.nickname == "D")
     }
 
-    @Test func aCopiedReplicaTakesANewClientIdAndKeepsItsEdits() async throws {
+    @Test("S10: a copied replica takes a new client id and keeps its edits") func aCopiedReplicaTakesANewClientIdAndKeepsItsEdits() async throws {
         let files = try ReplicaFiles()
         let server = SyncFixtures.server(clock: clock, messages: 1)
         do {
@@ -135,7 +135,7 @@ final class ReplicaFiles {
         #expect(try phone.replica.outbox().isEmpty && phone.replica.profile(accountID: account)?.nickname == "kept")
     }
 
-    @Test func aRejectionWhoseAnswerWasLostIsStillReported() async throws {
+    @Test("S23: a rejection whose answer was lost is still reported") func aRejectionWhoseAnswerWasLostIsStillReported() async throws {
         let server = SyncFixtures.server(clock: clock, messages: 2)
         let phone = engine(try Replica(path: nil, wallClock: clock.read), server)
         try await phone.sync()
@@ -156,7 +156,7 @@ final class ReplicaFiles {
         #expect(entry.status == .rejected && entry.code == "not_found" && entry.acknowledged)
     }
 
-    @Test func aLostResetAnswerIsResetAgainSoNoDeleteIsMissed() async throws {
+    @Test("S22: a lost reset answer is reset again, so no delete is missed") func aLostResetAnswerIsResetAgainSoNoDeleteIsMissed() async throws {
         let server = SyncFixtures.server(clock: clock)
         server.put((0..<50).map(SyncFixtures.matter), in: .public)
         let phone = SyncEngine(
@@ -181,7 +181,7 @@ final class ReplicaFiles {
         #expect(try phone.replica.epochs().keys.sorted() == [.public])
     }
 
-    @Test func aFastDevicesEditMadeEarlierLosesToAnHonestDevicesLaterEdit() async throws {
+    @Test("S38: a fast device's earlier edit loses to an honest device's later one") func aFastDevicesEditMadeEarlierLosesToAnHonestDevicesLaterEdit() async throws {
         let server = SyncFixtures.server(clock: clock)
         let twoHours: Int64 = 7_200_000
         let fast = engine(try Replica(path: nil, wallClock: { [clock] in clock.now + twoHours }), server)

@@ -27,7 +27,7 @@ import Testing
         }
     }
 
-    @Test func aHugeEMailIsRefusedAtOnce() {
+    @Test("S5: a huge e-mail is refused at once") func aHugeEMailIsRefusedAtOnce() {
         let hostile = "a@" + String(repeating: ".", count: 16_000) + "@"
         let started = ContinuousClock.now
         for _ in 0..<10 { #expect(Self.rejectionCode(.init(email: hostile)) == "invalid_args") }
@@ -49,7 +49,7 @@ import Testing
         #expect(Self.rejectionCode(.init(email: email)) == "invalid_args", "\(email.debugDescription)")
     }
 
-    @Test func contactPhonesAreMatchedAsAWholeString() throws {
+    @Test("S28: contact phones are matched as a whole string") func contactPhonesAreMatchedAsAWholeString() throws {
         #expect(try Self.update(.init(contactPhone: "+86-138-1234-5678"))?.contactPhone == "+86-138-1234-5678")
         for phone in [
             "13812345678\n", "13812345678\r", "\n13812345678", "1381234\u{0}5678", "1234", String(repeating: "1", count: 21),
@@ -60,7 +60,7 @@ import Testing
         #expect(try Self.update(.init(contactPhone: ""))?.contactPhone == "", "empty clears it")
     }
 
-    @Test func aReadIsNeverRecordedInTheApplyingSidesFuture() throws {
+    @Test("S38: a read is never recorded in the applying side's future") func aReadIsNeverRecordedInTheApplyingSidesFuture() throws {
         let message = Message(id: "m1", title: "t", body: "b", category: "case", createdAt: Self.now - 60_000)
         var state = MutationState(entities: [EntityKey(.message, "m1"): SyncJSON.encode(message)])
         // A device 59 s fast is within the skew the server admits: its stamp is kept, its read time is not.
