@@ -76,6 +76,19 @@ extension SQLDatabase {
     /// on SQLite, whose single writer holds the whole database for the transaction.
     var forUpdate: String { dialect.name == "postgresql" ? " FOR UPDATE" : "" }
 
+    /// Runs `body` between `begin` (a read transaction's opening statement) and `COMMIT`, rolling back when it throws.
+    func withReadTransaction<T>(begin: String, _ body: () async throws -> T) async throws -> T {
+        try await raw("\(unsafeRaw: begin)").run()
+        do {
+            let result = try await body()
+            try await raw("COMMIT").run()
+            return result
+        } catch {
+            try? await raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
     /// Runs `body` inside a savepoint of the current transaction: if it throws, only its own statements roll back
     /// (on PostgreSQL this also clears the aborted state a failed statement leaves), and the error is rethrown.
     func withSavepoint<T>(_ name: String = "step", _ body: () async throws -> T) async throws -> T {

@@ -82,15 +82,7 @@ final class SQLiteDatabaseStore: Database {
         return try await reader.lock.withLock {
             let db = reader.connection.sql()
             // A read transaction in WAL mode sees one snapshot from its first read to its end.
-            try await db.raw("BEGIN").run()
-            do {
-                let result = try await body(db)
-                try await db.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
+            return try await db.withReadTransaction(begin: "BEGIN") { try await body(db) }
         }
     }
 

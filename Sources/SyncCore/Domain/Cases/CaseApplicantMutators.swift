@@ -44,15 +44,7 @@ public enum CaseSupplement: Mutator {
     public static let name = "case.supplement"
     public static let allowedRoles = AccountRole.applicants
 
-    public struct Args: Codable, Sendable, Equatable {
-        public var caseId: String
-        public var materials: [SubmittedMaterial]
-
-        public init(caseId: String, materials: [SubmittedMaterial]) {
-            self.caseId = caseId
-            self.materials = materials
-        }
-    }
+    public typealias Args = CaseMaterialsArgs
 
     public static func reads(_ args: Args, context: MutationContext) -> [EntityKey] {
         [EntityKey(.caseFile, args.caseId)] + CaseMutation.blobKeys(args.materials)

@@ -126,24 +126,7 @@ public enum CaseSubmit: Mutator {
     public static let name = "case.submit"
     public static let allowedRoles = AccountRole.applicants
 
-    public struct Args: Codable, Sendable, Equatable {
-        public var caseId: String
-        public var materials: [SubmittedMaterial]
-
-        public init(caseId: String, materials: [SubmittedMaterial]) {
-            self.caseId = caseId
-            self.materials = materials
-        }
-
-        private enum CodingKeys: String, CodingKey { case caseId, materials }
-
-        public init(from decoder: any Decoder) throws {
-            // Older clients also sent `requiredMaterials` and `idCardOnly`; the case's own list decides, so they are ignored.
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            caseId = try container.decode(String.self, forKey: .caseId)
-            materials = try container.decodeIfPresent([SubmittedMaterial].self, forKey: .materials) ?? []
-        }
-    }
+    public typealias Args = CaseMaterialsArgs
 
     public static func reads(_ args: Args, context: MutationContext) -> [EntityKey] {
         [EntityKey(.caseFile, args.caseId)] + CaseMutation.blobKeys(args.materials)
@@ -159,6 +142,27 @@ public enum CaseSubmit: Mutator {
         guard missing.isEmpty else { throw CaseMutation.missing(missing) }
         submitted.materials = materials
         state.put(submitted)
+    }
+}
+
+/// The arguments of `case.submit` and `case.supplement`: a case and the materials handed in.
+public struct CaseMaterialsArgs: Codable, Sendable, Equatable {
+    public var caseId: String
+    public var materials: [SubmittedMaterial]
+
+    public init(caseId: String, materials: [SubmittedMaterial]) {
+        self.caseId = caseId
+        self.materials = materials
+    }
+
+    private enum CodingKeys: String, CodingKey { case caseId, materials }
+
+    public init(from decoder: any Decoder) throws {
+        // Older clients also sent `requiredMaterials` and `idCardOnly` with a submit; the case's own list decides,
+        // so they are ignored. No materials is an empty list (a supplement then refuses it by name).
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        caseId = try container.decode(String.self, forKey: .caseId)
+        materials = try container.decodeIfPresent([SubmittedMaterial].self, forKey: .materials) ?? []
     }
 }
 
