@@ -88,7 +88,7 @@ enum AppointmentSlotStore {
 
     /// A service centre from the catalog (the `public` scope of the change log).
     static func center(_ id: String, on db: any SQLDatabase) async throws -> ServiceCenter? {
-        guard (1...128).contains(id.utf8.count) else { return nil }
+        guard PathID.isPlausible(id) else { return nil }
         return try await ChangeLog.entity(ServiceCenter.self, id: id, in: .public, on: db)
     }
 

@@ -54,8 +54,9 @@ extension APIImplementation {
 
     func cancelQueueTicket(_ input: Operations.CancelQueueTicket.Input) async throws -> Operations.CancelQueueTicket.Output {
         let me = try await authenticate()
+        guard PathID.isPlausible(input.path.id) else { throw AppError.notFound("No queue ticket \(input.path.id.prefix(128)) for you.") }
         let cancelled = try await database.transaction { db in
-            guard var ticket = try await QueueTicketStore.ticket(input.path.id, on: db), ticket.accountId == me.accountID else {
+            guard var ticket = try await QueueTicketStore.ticket(input.path.id, locking: true, on: db), ticket.accountId == me.accountID else {
                 throw AppError.notFound("No queue ticket \(input.path.id) for you.")
             }
             guard ticket.status == .waiting else {
@@ -102,8 +103,11 @@ enum QueueTicketStore {
             .where("id", .equal, ticket.id).run()
     }
 
-    static func ticket(_ id: String, on db: any SQLDatabase) async throws -> QueueTicket? {
-        try await db.select().columns(columns).from("queue_tickets").where("id", .equal, id).first().map(decode)
+    /// The ticket `id`; `locking` takes its row for the rest of the transaction (a cancel decides on what it locked).
+    static func ticket(_ id: String, locking: Bool = false, on db: any SQLDatabase) async throws -> QueueTicket? {
+        try await db.raw(
+            "SELECT \(unsafeRaw: columns.joined(separator: ", ")) FROM queue_tickets WHERE id = \(bind: id)\(unsafeRaw: locking ? db.forUpdate : "")"
+        ).first().map(decode)
     }
 
     /// The account's waiting ticket in a centre's queue of `day`, if any.
