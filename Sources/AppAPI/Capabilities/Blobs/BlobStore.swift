@@ -35,7 +35,7 @@ struct BlobStore: Sendable {
             try await db.raw("UPDATE scope_heads SET seq = seq WHERE scope = \(bind: Scope.user(accountID).rawValue)").run()
             let usage = try await db.raw(
                 """
-                SELECT COUNT(*) AS files, COALESCE(SUM(b.size), 0) AS bytes FROM blob_owners o JOIN blobs b ON b.sha256 = o.sha256
+                SELECT COUNT(*) AS files, CAST(COALESCE(SUM(b.size), 0) AS BIGINT) AS bytes FROM blob_owners o JOIN blobs b ON b.sha256 = o.sha256
                 WHERE o.account_id = \(bind: accountID)
                 """
             ).first()
