@@ -38,7 +38,8 @@ struct SeedCommand: AsyncParsableCommand {
             }
             print("matters in catalog: \(try await CatalogRepository(database: database).matterCount())")
             if demoAccounts {
-                let created = try await DemoAccounts.load(from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost)
+                let created = try await DemoAccounts.load(
+                    from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
                 print("demo accounts created: \(created)")
             }
         }

@@ -24,14 +24,21 @@ struct RegisterCommand: AsyncParsableCommand {
             try session.requireOnline("register")
             let output = try await session.client.register(
                 body: .json(.init(kind: idNumber != nil ? .citizen : .enterprise, idNumber: idNumber, creditCode: creditCode, name: name, phone: phone, password: secret)))
-            guard case .created(let created) = output else { throw CLIError.from(output) }
-            let account = try created.body.json
+            // The server answers a free and a taken identifier alike (202): only logging in tells them apart.
+            guard case .accepted = output else { throw CLIError.from(output) }
             if noLogin {
-                if global.json { return try printJSON(AccountSummary(account)) }
-                print("registered \(account.name) (\(account.id)); log in with `appcli login`")
+                if global.json { return try printJSON(["status": "accepted"]) }
+                print("registration accepted; log in with `appcli login` (an identifier registered before keeps its own password)")
                 return
             }
-            try await LoginCommand.logIn(session, identifier: .init(idNumber: idNumber, creditCode: creditCode), password: secret, deviceName: nil, sync: true)
+            do {
+                try await LoginCommand.logIn(session, identifier: .init(idNumber: idNumber, creditCode: creditCode), password: secret, deviceName: nil, sync: true)
+            } catch CLIError.problem(var problem) where problem.code == "invalid_credentials" {
+                problem.detail =
+                    "The registration was accepted, but this identifier was registered before, with another password. If that was not you, "
+                    + "take your ID card (or business licence) to a service centre."
+                throw CLIError.problem(problem)
+            }
         }
     }
 }
