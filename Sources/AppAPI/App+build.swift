@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import ServiceLifecycle
@@ -92,6 +93,7 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     let host = config.host
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: TimeAmount(config.idleTimeout))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OneTrip"),
         services: services,
         onServerRunning: { channel in
@@ -108,7 +110,7 @@ func buildRouter(_ config: AppConfig, api: APIImplementation) throws -> Router<A
     router.middlewares.add(RequestScopeMiddleware(trustedProxies: config.trustedProxies))
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
-    router.middlewares.add(BodyLimitMiddleware(limit: config.maxBodyBytes))
+    router.middlewares.add(BodyLimitMiddleware(limit: config.maxBodyBytes, authenticator: api.authenticator, timeout: config.bodyTimeout))
     _ = AppMetrics.registry
     // Compact JSON: phones pay for every byte, and sync pages are budgeted against the JSON they carry.
     try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]))

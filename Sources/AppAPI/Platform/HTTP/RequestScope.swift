@@ -9,11 +9,14 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var requestID: String
     var remoteAddress: SocketAddress?
+    /// The connection, so a refused body can be left unread (`BodyLimitMiddleware` shuts its input).
+    var channel: (any Channel)?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 }
 
@@ -35,6 +38,7 @@ struct RequestScope: Sendable {
 
 /// Gives each request an id (a sane incoming `X-Request-Id` is kept so ids follow a call across services),
 /// puts it in the logger metadata and the response headers, and exposes it to handlers with the client's address.
+/// Every response also says `X-Content-Type-Options: nosniff`, so no browser runs a body as another type.
 struct RequestScopeMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     var trustedProxies: TrustedProxies = .none
@@ -55,6 +59,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
             try await next(request, context)
         }
         response.headers[.requestID] = requestID
+        response.headers[.xContentTypeOptions] = "nosniff"
         return response
     }
 

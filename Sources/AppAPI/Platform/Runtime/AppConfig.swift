@@ -25,6 +25,10 @@ struct AppConfig: Sendable {
     var registrationsPerHour = RegistrationThrottle.defaultPerHour
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`, APPAPI_TRUSTED_PROXIES; none).
     var trustedProxies: TrustedProxies = .none
+    /// Seconds a connection may stay silent before it is closed (APPAPI_IDLE_TIMEOUT; 60).
+    var idleTimeout: Duration = .seconds(60)
+    /// Seconds a request body may take to arrive, plus one per 64 KiB declared (APPAPI_BODY_TIMEOUT; 30).
+    var bodyTimeout: Duration = .seconds(30)
     /// Wall clock and ids (tests set the time by hand).
     var runtime: Runtime = .live
 }
@@ -90,6 +94,8 @@ struct ServerOptions: ParsableArguments {
         if let threads = try integer("APPAPI_BCRYPT_THREADS", in: 1...256) { config.bcryptThreads = threads }
         config.bcryptQueue = try integer("APPAPI_BCRYPT_QUEUE", in: 0...100_000)
         if let perHour = try integer("APPAPI_REGISTRATIONS_PER_HOUR", in: 0...1_000_000) { config.registrationsPerHour = perHour }
+        if let seconds = try integer("APPAPI_IDLE_TIMEOUT", in: 1...86_400) { config.idleTimeout = .seconds(seconds) }
+        if let seconds = try integer("APPAPI_BODY_TIMEOUT", in: 1...3600) { config.bodyTimeout = .seconds(seconds) }
         config.trustedProxies = try TrustedProxies(parsing: trustedProxies.isEmpty ? env("APPAPI_TRUSTED_PROXIES").map { [$0] } ?? [] : trustedProxies)
         return config
     }
