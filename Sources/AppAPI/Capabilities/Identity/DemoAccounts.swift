@@ -1,8 +1,9 @@
 import Foundation
 import SyncCore
 
-/// The demo accounts of `seeds/demo-accounts.json` (dev mode, or `appapi seed --demo-accounts`): citizens,
-/// enterprises, one clerk per department, an admin and kiosks, with the passwords listed in the file.
+/// The demo accounts of `seeds/demo-accounts.json` (dev mode, or `appapi seed --dev --demo-accounts`): citizens,
+/// enterprises, one clerk per department, an admin and kiosks, with the passwords listed in the file — published
+/// passwords, so never outside dev mode (`BootstrapAdmin` makes the first admin of a real deployment).
 enum DemoAccounts {
     struct Entry: Decodable, Sendable {
         var kind: String
