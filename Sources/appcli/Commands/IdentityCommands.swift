@@ -11,7 +11,7 @@ struct RegisterCommand: AsyncParsableCommand {
     @Option(help: "Unified social credit code (enterprises, GB 32100).") var creditCode: String?
     @Option(help: "Name as on the ID card or licence.") var name: String
     @Option(help: "Mainland mobile number.") var phone: String
-    @Option(help: "Password (else APPCLI_PASSWORD, else asked).") var password: String?
+    @Option(help: passwordHelp) var password: String?
     @Flag(help: "Only register; do not log this profile in.") var noLogin = false
 
     func validate() throws {
@@ -51,7 +51,7 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(help: "Resident ID number (citizens).") var idNumber: String?
     @Option(help: "Unified social credit code (enterprises).") var creditCode: String?
     @Option(help: "Username (clerks, admins, kiosks).") var username: String?
-    @Option(help: "Password (else APPCLI_PASSWORD, else asked).") var password: String?
+    @Option(help: passwordHelp) var password: String?
     @Option(help: "Device name shown in `appcli devices` (default: appcli <profile>@<host>).") var deviceName: String?
     @Flag(help: "Do not sync after logging in.") var noSync = false
 
@@ -260,6 +260,11 @@ struct DevicesCommand: AsyncParsableCommand {
     }
 }
 
+/// `--password` is visible to every local user in the process list (`ps`), so the help steers away from it.
+let passwordHelp = ArgumentHelp(
+    "Discouraged: visible to other local users in the process list. Prefer APPCLI_PASSWORD, the prompt, or a line on stdin.",
+    valueName: "password")
+
 /// The password from the option, `APPCLI_PASSWORD`, the terminal (not echoed) or a line of stdin.
 func readPassword(_ given: String?, confirm: Bool) throws -> String {
     if let given { return given }
@@ -274,7 +279,7 @@ func readPassword(_ given: String?, confirm: Bool) throws -> String {
         return first
     }
     guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-        throw CLIError.usage("no password: pass --password, set APPCLI_PASSWORD or pipe it on stdin")
+        throw CLIError.usage("no password: set APPCLI_PASSWORD, type it at the prompt or pipe it on stdin")
     }
     return line
 }
