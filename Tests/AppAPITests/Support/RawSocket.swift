@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -54,4 +55,37 @@ final class RawSocket {
 
 enum RawSocketError: Error {
     case failed(String)
+}
+
+extension RawSocket {
+    /// One whole HTTP/1.1 exchange on a fresh connection (`Connection: close`), blocking: the status code and seconds.
+    static func exchange(port: Int, method: String, path: String, headers: [String: String] = [:], body: String? = nil) -> (status: Int, seconds: Double) {
+        let started = ContinuousClock.now
+        guard let socket = try? RawSocket(port: port) else { return (0, 0) }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        socket.send(head + "\r\n" + (body ?? ""))
+        let (text, _) = socket.receive(for: .seconds(60))
+        let (whole, atto) = (ContinuousClock.now - started).components
+        let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+        return (status, Double(whole) + Double(atto) / 1e18)
+    }
+}
+
+/// Runs `count` blocking jobs on threads of their own (not the test process's cooperative pool), and waits for all.
+func onThreads<T: Sendable>(_ count: Int, _ job: @escaping @Sendable (Int) -> T) async -> [T] {
+    await withCheckedContinuation { continuation in
+        let results = Mutex<[T]>([])
+        let group = DispatchGroup()
+        for index in 0..<count {
+            group.enter()
+            Thread.detachNewThread {
+                let result = job(index)
+                results.withLock { $0.append(result) }
+                group.leave()
+            }
+        }
+        group.notify(queue: .global()) { continuation.resume(returning: results.withLock { $0 }) }
+    }
 }
