@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import ServiceLifecycle
@@ -29,7 +30,7 @@ func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger
         logger.info("seed catalog", metadata: ["seed.outcome": "\(outcome)"])
     }
     if config.dev {
-        let created = try await DemoAccounts.load(from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost)
+        let created = try await DemoAccounts.load(from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
         logger.info("demo accounts (dev mode)", metadata: ["accounts.created": "\(created)"])
     }
 }
@@ -45,8 +46,11 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     database.addCommitObserver(notifier)
     let idempotency = IdempotencyStore(runtime: runtime)
     // Capabilities
-    let tokens = TokenService(database: database)
-    let identity = IdentityService(database: database, tokens: tokens, bcryptCost: config.bcryptCost)
+    let tokens = TokenService(database: database, runtime: runtime)
+    let bcrypt = BcryptPool(threads: config.bcryptThreads, maxQueued: config.bcryptQueue)
+    let identity = IdentityService(
+        database: database, tokens: tokens, hasher: PasswordHasher(cost: config.bcryptCost, pool: bcrypt), registrationsPerHour: config.registrationsPerHour,
+        runtime: runtime)
     let catalog = CatalogStore(database: database)
     let cases = CaseStore(database: database, observers: [CaseMessages(), RectificationTasks()], calendar: WorkingCalendarStore(), runtime: runtime)
     let caseStatistics = CaseStatistics(database: database, runtime: runtime)
@@ -69,11 +73,16 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
 
     var services: [any Service] = [
         DatabaseService(database: database),
+        BcryptPoolService(pool: bcrypt),
         PeriodicJobService(
             jobs: [
                 TombstoneCompactor(database: database, headCache: headCache, runtime: runtime).job,
                 PendingMaterialsJob(database: database, cases: cases, runtime: runtime).job,
                 idempotency.purgeJob(database),
+                PeriodicJob(name: "attempt limits", interval: .seconds(3600)) {
+                    let purged = try await identity.limiter.purge(olderThan: .seconds(24 * 3600))
+                    return purged > 0 ? "forgot \(purged) expired counters" : nil
+                },
                 PeriodicJob(name: "sync verdicts", interval: .seconds(3600)) {
                     let purged = try await sync.purgeVerdicts()
                     return purged > 0 ? "forgot \(purged) expired verdicts" : nil
@@ -84,6 +93,7 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     let host = config.host
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: TimeAmount(config.idleTimeout))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OneTrip"),
         services: services,
         onServerRunning: { channel in
@@ -97,10 +107,10 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
 func buildRouter(_ config: AppConfig, api: APIImplementation) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Middleware applies to routes added after it (and to the not-found responder), so it goes first.
-    router.middlewares.add(RequestScopeMiddleware())
+    router.middlewares.add(RequestScopeMiddleware(trustedProxies: config.trustedProxies))
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
-    router.middlewares.add(BodyLimitMiddleware(limit: config.maxBodyBytes))
+    router.middlewares.add(BodyLimitMiddleware(limit: config.maxBodyBytes, authenticator: api.authenticator, timeout: config.bodyTimeout))
     _ = AppMetrics.registry
     // Compact JSON: phones pay for every byte, and sync pages are budgeted against the JSON they carry.
     try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]))

@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.resolve()
+        restrictFileCreation()
         let app = try await buildApplication(config)
         try await app.runService()
     }

@@ -12,5 +12,6 @@ enum AppMigrations {
         AppointmentTables.appointments,  // 8
         ChangeLogTables.hardening,  // 9
         CaseTables.citations,  // 10
+        IdentityTables.attempts,  // 11
     ]
 }

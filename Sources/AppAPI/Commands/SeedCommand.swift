@@ -14,7 +14,11 @@ struct SeedCommand: AsyncParsableCommand {
     @Option(help: "Also generate this many synthetic matters (e.g. 9593, the size of the city's catalog).")
     var syntheticMatters: Int = 0
 
-    @Flag(help: "Also create the demo accounts of seeds/demo-accounts.json (the server does this itself with --dev).")
+    @Flag(
+        help: """
+            With --dev: also create the demo accounts of seeds/demo-accounts.json (their passwords are published). Without --dev: \
+            create the first admin ('admin') if there is none, with a generated password printed once.
+            """)
     var demoAccounts = false
 
     func validate() throws {
@@ -37,9 +41,17 @@ struct SeedCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("\n".utf8))
             }
             print("matters in catalog: \(try await CatalogStore(database: database).matterCount())")
-            if demoAccounts {
-                let created = try await DemoAccounts.load(from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost)
+            if demoAccounts && config.dev {
+                let created = try await DemoAccounts.load(
+                    from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
                 print("demo accounts created: \(created)")
+            } else if demoAccounts {
+                if let password = try await BootstrapAdmin.createIfNeeded(in: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads) {
+                    print("admin account created: username \(BootstrapAdmin.username), password \(password)")
+                    print("This password is shown only now: store it in your password manager. No demo accounts were created (they need --dev).")
+                } else {
+                    print("an admin account exists already; nothing created (demo accounts need --dev)")
+                }
             }
         }
     }

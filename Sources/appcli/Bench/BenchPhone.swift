@@ -25,7 +25,7 @@ final class BenchPhone: Sendable {
         let password = "Bench2026" + String(idNumber.suffix(6))
         let phone = "13" + String(format: "%09d", Int.random(in: 0..<1_000_000_000))
         let registered = try await connection.client.register(body: .json(.init(kind: .citizen, idNumber: idNumber, name: "压测用户", phone: phone, password: password)))
-        guard case .created = registered else { throw CLIError.unexpected(0) }
+        guard case .accepted = registered else { throw CLIError.unexpected(0) }
         let login = try await connection.client.login(body: .json(.init(idNumber: idNumber, password: password, device: .init(name: label, platform: .cli))))
         guard case .ok(let ok) = login else { throw CLIError.unexpected(0) }
         let tokens = try ok.body.json

@@ -12,7 +12,7 @@ struct RegisterCommand: AsyncParsableCommand {
     @Option(help: "Unified social credit code (enterprises, GB 32100).") var creditCode: String?
     @Option(help: "Name as on the ID card or licence.") var name: String
     @Option(help: "Mainland mobile number.") var phone: String
-    @Option(help: "Password (else APPCLI_PASSWORD, else asked).") var password: String?
+    @Option(help: passwordHelp) var password: String?
     @Flag(help: "Only register; do not log this profile in.") var noLogin = false
 
     func validate() throws {
@@ -25,14 +25,21 @@ struct RegisterCommand: AsyncParsableCommand {
             try session.requireOnline("register")
             let output = try await session.client.register(
                 body: .json(.init(kind: idNumber != nil ? .citizen : .enterprise, idNumber: idNumber, creditCode: creditCode, name: name, phone: phone, password: secret)))
-            guard case .created(let created) = output else { throw CLIError.from(output) }
-            let account = try created.body.json
+            // The server answers a free and a taken identifier alike (202): only logging in tells them apart.
+            guard case .accepted = output else { throw CLIError.from(output) }
             if noLogin {
-                if global.json { return try printJSON(AccountSummary(account)) }
-                print("registered \(account.name) (\(account.id)); log in with `appcli login`")
+                if global.json { return try printJSON(["status": "accepted"]) }
+                print("registration accepted; log in with `appcli login` (an identifier registered before keeps its own password)")
                 return
             }
-            try await LoginCommand.logIn(session, identifier: .init(idNumber: idNumber, creditCode: creditCode), password: secret, deviceName: nil, sync: true)
+            do {
+                try await LoginCommand.logIn(session, identifier: .init(idNumber: idNumber, creditCode: creditCode), password: secret, deviceName: nil, sync: true)
+            } catch CLIError.problem(var problem) where problem.code == "invalid_credentials" {
+                problem.detail =
+                    "The registration was accepted, but this identifier was registered before, with another password. If that was not you, "
+                    + "take your ID card (or business licence) to a service centre."
+                throw CLIError.problem(problem)
+            }
         }
     }
 }
@@ -45,7 +52,7 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(help: "Resident ID number (citizens).") var idNumber: String?
     @Option(help: "Unified social credit code (enterprises).") var creditCode: String?
     @Option(help: "Username (clerks, admins, kiosks).") var username: String?
-    @Option(help: "Password (else APPCLI_PASSWORD, else asked).") var password: String?
+    @Option(help: passwordHelp) var password: String?
     @Option(help: "Device name shown in `appcli devices` (default: appcli <profile>@<host>).") var deviceName: String?
     @Flag(help: "Do not sync after logging in.") var noSync = false
 
@@ -254,6 +261,11 @@ struct DevicesCommand: AsyncParsableCommand {
     }
 }
 
+/// `--password` is visible to every local user in the process list (`ps`), so the help steers away from it.
+let passwordHelp = ArgumentHelp(
+    "Discouraged: visible to other local users in the process list. Prefer APPCLI_PASSWORD, the prompt, or a line on stdin.",
+    valueName: "password")
+
 /// The password from the option, `APPCLI_PASSWORD`, the terminal (not echoed) or a line of stdin.
 func readPassword(_ given: String?, confirm: Bool) throws -> String {
     if let given { return given }
@@ -268,7 +280,7 @@ func readPassword(_ given: String?, confirm: Bool) throws -> String {
         return first
     }
     guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-        throw CLIError.usage("no password: pass --password, set APPCLI_PASSWORD or pipe it on stdin")
+        throw CLIError.usage("no password: set APPCLI_PASSWORD, type it at the prompt or pipe it on stdin")
     }
     return line
 }

@@ -8,8 +8,9 @@ struct SwarmCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swarm", abstract: "Run N simulated phones and the demo clerks at once; report throughput, latency and convergence.",
         discussion: """
-            The server must run with --dev (demo clerks) and, to register hundreds of phones quickly, APPAPI_BCRYPT_COST=4:
-              APPAPI_BCRYPT_COST=4 appapi serve --dev --data-dir /tmp/swarm
+            The server must run with --dev (demo clerks) and, to register hundreds of phones quickly from one address,
+            APPAPI_BCRYPT_COST=4 and no registration limit (a load test, not a deployment):
+              APPAPI_BCRYPT_COST=4 APPAPI_REGISTRATIONS_PER_HOUR=0 appapi serve --dev --data-dir /tmp/swarm
               appcli swarm --phones 200 --duration 60s
             Exits 5 when a phone's replica does not match the server at the end, 4 when the server is unreachable.
             """)

@@ -111,21 +111,21 @@ struct SwarmCitizen: Sendable {
             let password = "Swarm2026" + String(idNumber.suffix(6).reversed())
             let phone = "1" + ["3", "5", "8"].randomElement()! + String(format: "%09d", Int.random(in: 0..<1_000_000_000))
             let name = String(surnames[index % surnames.count]) + givenNames[(index / surnames.count) % givenNames.count]
-            do {
-                try await stats.measure("register") {
-                    let output = try await connection.client.register(body: .json(.init(kind: .citizen, idNumber: idNumber, name: name, phone: phone, password: password)))
-                    guard case .created = output else { throw CLIError.from(output) }
-                }
-            } catch let error as CLIError {
-                if case .problem(let problem) = error, problem.code == "account_exists", attempt < 5 { continue }
-                throw error
+            try await stats.measure("register") {
+                let output = try await connection.client.register(body: .json(.init(kind: .citizen, idNumber: idNumber, name: name, phone: phone, password: password)))
+                guard case .accepted = output else { throw CLIError.from(output) }
             }
             var phones: [SwarmPhone] = []
-            for device in 0..<devices {
-                phones.append(
-                    try await SwarmPhone.login(
-                        server: server, http: http, identifier: .init(idNumber: idNumber), password: password,
-                        label: "swarm-\(index)" + (devices > 1 ? "-\(device == 0 ? "phone" : "tablet")" : ""), stats: stats))
+            do {
+                for device in 0..<devices {
+                    phones.append(
+                        try await SwarmPhone.login(
+                            server: server, http: http, identifier: .init(idNumber: idNumber), password: password,
+                            label: "swarm-\(index)" + (devices > 1 ? "-\(device == 0 ? "phone" : "tablet")" : ""), stats: stats))
+                }
+            } catch CLIError.problem(let problem) where problem.code == "invalid_credentials" && phones.isEmpty && attempt < 5 {
+                // Registration answers a taken identifier like a free one: a synthetic ID that was taken shows here.
+                continue
             }
             return SwarmCitizen(idNumber: idNumber, password: password, devices: phones)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Testing
 
@@ -21,6 +22,28 @@ func withTestApp(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClie
     }
 }
 
+/// A test app whose clock is `runtime`'s (limits, grace periods and expiry then move when the test says).
+func withTestApp(_ engine: TestEngine, runtime: Runtime, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    try await withFreshDatabase(engine) { location in
+        var config = testConfig(location)
+        config.runtime = runtime
+        try await withApp(config) { client in try await body(client) }
+    }
+}
+
+/// A test app over `configure`d test configuration; `live` serves it on a real socket (client addresses, headers as
+/// sent), else requests go straight to the router.
+func withTestApp(
+    _ engine: TestEngine, live: Bool = false, configure: @Sendable (inout AppConfig) -> Void,
+    _ body: @escaping @Sendable (any TestClientProtocol, any Database) async throws -> Void
+) async throws {
+    try await withFreshDatabase(engine) { location in
+        var config = testConfig(location)
+        configure(&config)
+        try await withApp(config, live: live) { client, database in try await body(client, database) }
+    }
+}
+
 /// Builds the application over `config`, runs `body` against its router, and closes the database whatever happens
 /// (a failing expectation must not leave connections open).
 func withApp(_ config: AppConfig, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -29,12 +52,15 @@ func withApp(_ config: AppConfig, _ body: @escaping @Sendable (any TestClientPro
 
 /// Like `withApp`, also handing `body` the application's own database (writes through it are seen by the app's
 /// caches and pokes, as any write of the server is).
-func withApp(_ config: AppConfig, _ body: @escaping @Sendable (any TestClientProtocol, any Database) async throws -> Void) async throws {
-    let database = try await openDatabase(config.database, logger: testLogger)
+func withApp(
+    _ config: AppConfig, live: Bool = false, logger: Logger = testLogger,
+    _ body: @escaping @Sendable (any TestClientProtocol, any Database) async throws -> Void
+) async throws {
+    let database = try await openDatabase(config.database, logger: logger)
     do {
-        try await prepareDatabase(database, config: config, logger: testLogger)
-        let app = try buildApplication(config, database: database, logger: testLogger)
-        try await app.test(.router) { client in try await body(client, database) }
+        try await prepareDatabase(database, config: config, logger: logger)
+        let app = try buildApplication(config, database: database, logger: logger)
+        try await app.test(live ? .live : .router) { client in try await body(client, database) }
     } catch {
         await database.shutdown()
         throw error

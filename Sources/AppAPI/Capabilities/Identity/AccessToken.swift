@@ -7,8 +7,11 @@ struct AccessClaims: JWTPayload, Equatable {
     static let issuer = "https://onetrip.hangzhou.gov.cn"
     static let audience = "onetrip-app"
     static let tokenUse = "access"
-    /// Tolerated clock difference between instances and verifiers.
-    static let skew: TimeInterval = 60
+    /// How far a token's `iat` may lie ahead of this server's clock (another instance's clock may run ahead).
+    static let issuedAtSkew: TimeInterval = 60
+    /// How long past `exp` this server still honours a token: only clock jitter between instances, so a token
+    /// stops working within seconds of its expiry.
+    static let expirySkew: TimeInterval = 5
 
     var iss: IssuerClaim
     var aud: AudienceClaim
@@ -36,8 +39,8 @@ struct AccessClaims: JWTPayload, Equatable {
         guard iss.value == Self.issuer else { throw TokenRejection.wrongIssuer }
         guard aud.value.contains(Self.audience) else { throw TokenRejection.wrongAudience }
         guard tokenUse == Self.tokenUse else { throw TokenRejection.notAnAccessToken }
-        guard exp.value.addingTimeInterval(Self.skew) > now else { throw TokenRejection.expired }
-        guard iat.value.addingTimeInterval(-Self.skew) <= now else { throw TokenRejection.notYetValid }
+        guard exp.value.addingTimeInterval(Self.expirySkew) > now else { throw TokenRejection.expired }
+        guard iat.value.addingTimeInterval(-Self.issuedAtSkew) <= now else { throw TokenRejection.notYetValid }
         guard AccountKind(rawValue: role) != nil, !sub.value.isEmpty, !did.isEmpty else { throw TokenRejection.malformed }
     }
 

@@ -103,8 +103,7 @@ struct AccountRepository: Sendable {
     }
 
     /// Revokes a device and with it its whole refresh-token family.
-    func revoke(deviceID: String, on db: any SQLDatabase) async throws {
-        let now = Clock.nowMillis()
+    func revoke(deviceID: String, at now: Int, on db: any SQLDatabase) async throws {
         try await db.update("devices").set("revoked_at", to: now).where("id", .equal, deviceID).where("revoked_at", .is, SQLLiteral.null).run()
         try await db.update("refresh_tokens").set("used_at", to: now).where("device_id", .equal, deviceID).where("used_at", .is, SQLLiteral.null).run()
     }
@@ -117,9 +116,9 @@ struct AccountRepository: Sendable {
         var usedAt: Int?
     }
 
-    func insertRefreshToken(hash: String, deviceID: String, expiresAt: Int, on db: any SQLDatabase) async throws {
+    func insertRefreshToken(hash: String, deviceID: String, expiresAt: Int, createdAt: Int, on db: any SQLDatabase) async throws {
         try await db.insert(into: "refresh_tokens").columns("token_hash", "device_id", "expires_at", "used_at", "created_at")
-            .values(SQLBind(hash), SQLBind(deviceID), SQLBind(expiresAt), SQLBind(Int?.none), SQLBind(Clock.nowMillis()))
+            .values(SQLBind(hash), SQLBind(deviceID), SQLBind(expiresAt), SQLBind(Int?.none), SQLBind(createdAt))
             .run()
     }
 
@@ -133,15 +132,25 @@ struct AccountRepository: Sendable {
     }
 
     /// Marks a refresh token used; false when another request used it first.
-    func markUsed(hash: String, on db: any SQLDatabase) async throws -> Bool {
+    func markUsed(hash: String, at now: Int, on db: any SQLDatabase) async throws -> Bool {
         let rows = try await db.raw(
-            "UPDATE refresh_tokens SET used_at = \(bind: Clock.nowMillis()) WHERE token_hash = \(bind: hash) AND used_at IS NULL RETURNING token_hash"
+            "UPDATE refresh_tokens SET used_at = \(bind: now) WHERE token_hash = \(bind: hash) AND used_at IS NULL RETURNING token_hash"
         ).all()
         return !rows.isEmpty
     }
 
-    func touch(deviceID: String, on db: any SQLDatabase) async throws {
-        try await db.update("devices").set("last_seen_at", to: Clock.nowMillis()).where("id", .equal, deviceID).run()
+    /// Whether another refresh token of the device, issued at or after `since`, has been used (the family moved on).
+    func familyMovedOn(deviceID: String, since: Int, besides hash: String, on db: any SQLDatabase) async throws -> Bool {
+        try await db.raw(
+            """
+            SELECT token_hash FROM refresh_tokens
+            WHERE device_id = \(bind: deviceID) AND created_at >= \(bind: since) AND used_at IS NOT NULL AND token_hash <> \(bind: hash) LIMIT 1
+            """
+        ).first() != nil
+    }
+
+    func touch(deviceID: String, at now: Int, on db: any SQLDatabase) async throws {
+        try await db.update("devices").set("last_seen_at", to: now).where("id", .equal, deviceID).run()
     }
 
     // MARK: Decoding

@@ -7,34 +7,57 @@ import OneTripAPI
 extension APIImplementation {
     func register(_ input: Operations.Register.Input) async throws -> Operations.Register.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
-        let account = try await identity.register(
+        try await identity.register(
             kind: AccountKind(rawValue: body.kind.rawValue)!, idNumber: body.idNumber, creditCode: body.creditCode, name: body.name,
-            phone: body.phone, password: body.password
+            phone: body.phone, password: body.password, network: RequestScope.current?.clientNetwork
         )
-        return .created(.init(body: .json(.init(account))))
+        return .accepted(.init(body: .json(.init(status: .accepted))))
     }
 
     func login(_ input: Operations.Login.Input) async throws -> Operations.Login.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
-        let given: [AccountRepository.Identifier] = [
-            body.idNumber.map { .idNumber($0.uppercased()) }, body.creditCode.map { .creditCode($0.uppercased()) }, body.username.map { .username($0) },
+        let given: [(AccountRepository.Identifier, String, Int)] = [
+            body.idNumber.map { (.idNumber($0.uppercased()), "/idNumber", IdentityInput.identifierLength) },
+            body.creditCode.map { (.creditCode($0.uppercased()), "/creditCode", IdentityInput.identifierLength) },
+            body.username.map { (.username($0), "/username", IdentityInput.usernameLengths.upperBound) },
         ].compactMap { $0 }
-        guard given.count == 1, let identifier = given.first else {
+        guard given.count == 1, let (identifier, pointer, maxLength) = given.first else {
             throw AppError.badRequest(
                 "Give exactly one of idNumber, creditCode or username.", code: .invalidIdentifier,
                 errors: [.init(pointer: "/idNumber", detail: "exactly one identifier is required")]
             )
         }
+        // The contract's bounds, checked before anything counts or hashes.
+        if identifier.value.unicodeScalars.count > maxLength {
+            throw AppError.badRequest(
+                "\(pointer.dropFirst()) is at most \(maxLength) characters.", code: .invalidIdentifier,
+                errors: [.init(pointer: pointer, detail: "must be at most \(maxLength) characters")])
+        }
+        if body.password.unicodeScalars.count > IdentityInput.maxLoginPasswordLength {
+            throw AppError.badRequest(
+                "password is at most \(IdentityInput.maxLoginPasswordLength) characters.",
+                errors: [.init(pointer: "/password", detail: "must be at most \(IdentityInput.maxLoginPasswordLength) characters")])
+        }
+        guard IdentityInput.isDisplayText(body.device.name, maxLength: IdentityInput.maxDeviceNameLength) else {
+            throw AppError(
+                .invalidDeviceName, "device.name must be 1 to 64 characters, without control characters.",
+                errors: [.init(pointer: "/device/name", detail: "must be 1 to 64 characters, without control characters")])
+        }
         let registration = IdentityService.DeviceRegistration(
             name: body.device.name, platform: Platform(rawValue: body.device.platform.rawValue)!,
             publicJWK: try body.device.publicKey.map(Self.validatedDeviceKey)
         )
-        let session = try await identity.login(identifier, password: body.password, device: registration, address: RequestScope.current?.clientAddress)
+        let session = try await identity.login(identifier, password: body.password, device: registration, network: RequestScope.current?.clientNetwork)
         return .ok(.init(body: .json(.init(session))))
     }
 
     func refresh(_ input: Operations.Refresh.Input) async throws -> Operations.Refresh.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
+        guard (1...IdentityInput.maxRefreshTokenLength).contains(body.refreshToken.utf8.count) else {
+            throw AppError.badRequest(
+                "refreshToken must be 1 to \(IdentityInput.maxRefreshTokenLength) characters.",
+                errors: [.init(pointer: "/refreshToken", detail: "must be 1 to \(IdentityInput.maxRefreshTokenLength) characters")])
+        }
         let session = try await identity.refresh(body.refreshToken, logger: RequestScope.current?.logger)
         return .ok(.init(body: .json(.init(session))))
     }
@@ -66,6 +89,8 @@ extension APIImplementation {
 
     func revokeMyDevice(_ input: Operations.RevokeMyDevice.Input) async throws -> Operations.RevokeMyDevice.Output {
         let me = try await authenticate()
+        guard input.path.id.utf8.count <= 64 else { throw AppError.invalidParameter("id", "must be at most 64 characters") }
+        guard PathID.isPlausible(input.path.id) else { throw AppError.notFound("You have no device with that id.") }
         try await identity.revokeDevice(input.path.id, of: me)
         return .noContent(.init())
     }

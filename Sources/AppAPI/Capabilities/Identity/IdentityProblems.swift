@@ -8,9 +8,9 @@ extension ProblemCode {
     /// A used refresh token came back: the device's session was revoked.
     static let refreshTokenReused = ProblemCode("refresh_token_reused", .unauthenticated)
     static let refreshTokenExpired = ProblemCode("refresh_token_expired", .unauthenticated)
-    /// Too many failed logins (or registrations); see `Retry-After`.
+    /// Too many failed logins, or registrations from one network; see `Retry-After`.
     static let tooManyAttempts = ProblemCode("too_many_attempts", .tooMany)
-    /// Registration with a taken identifier.
+    /// A staff account with a taken username (registration answers taken and free identifiers alike).
     static let accountExists = ProblemCode("account_exists", .conflict)
     /// A login names not exactly one identifier.
     static let invalidIdentifier = ProblemCode("invalid_identifier", .badRequest)

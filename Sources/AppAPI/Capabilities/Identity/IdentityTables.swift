@@ -29,4 +29,13 @@ enum IdentityTables {
             "CREATE TABLE login_throttle (key TEXT PRIMARY KEY, failures BIGINT NOT NULL, window_start BIGINT NOT NULL, locked_until BIGINT NOT NULL)",
         ]
     }
+
+    /// Login and registration limits reserve an attempt before evaluating it: `attempts` counts those in flight and the
+    /// failures of the window, `failures` the failures alone (which lock the key).
+    static let attempts = Migration(version: 11, name: "identity attempt reservations") { _ in
+        [
+            "ALTER TABLE login_throttle ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0",
+            "UPDATE login_throttle SET attempts = failures",
+        ]
+    }
 }

@@ -1,71 +1,56 @@
 import Crypto
 import Foundation
-import SQLKit
 
-/// Slows down password guessing, per account identifier and per client address, in the database so every
-/// instance sees the same counts. Keys are hashed identifiers: the table never holds an ID number, and an
-/// unregistered identifier is throttled exactly like a registered one, so 429s reveal nothing either.
+/// Which limits a login and a registration count against. Keys are hashed identifiers and client networks: the table
+/// never holds an ID number or an address, and an unregistered identifier is throttled exactly like a registered one,
+/// so 429s reveal nothing either.
+///
+/// Lockout policy (README, "Security"): failures count per (identifier, client network), so five wrong passwords from
+/// an attacker's network lock that identifier *from that network* only, and the owner still logs in from their own;
+/// a higher cap per identifier over all networks stops a guesser spreading over many addresses; a cap per network
+/// stops one client trying many identifiers.
 struct LoginThrottle: Sendable {
-    struct Policy: Sendable {
-        var maxFailures: Int
-        var window: Int
-        var lockout: Int
+    typealias Policy = AttemptLimiter.Policy
+
+    static let minutes15 = 15 * 60_000
+    /// One identifier from one client network (an IPv4 address, an IPv6 /64).
+    static let perIdentifierAndNetwork = Policy(limit: 5, window: minutes15, lockout: minutes15, successForgets: true)
+    /// One identifier from anywhere.
+    static let perIdentifier = Policy(limit: 50, window: minutes15, lockout: minutes15)
+    /// One client network, whatever identifiers it tries.
+    static let perNetwork = Policy(limit: 30, window: minutes15, lockout: minutes15)
+
+    let limiter: AttemptLimiter
+
+    /// Reserves a login attempt; throws 429 `too_many_attempts` when a limit is reached.
+    func reserve(identifier: String, network: String?) async throws -> AttemptLimiter.Reservation {
+        let normalised = identifier.uppercased()
+        var keys = [
+            AttemptLimiter.Key(key: "idn:" + Self.hash(normalised + "|" + (network ?? "-")), policy: Self.perIdentifierAndNetwork),
+            AttemptLimiter.Key(key: "id:" + Self.hash(normalised), policy: Self.perIdentifier),
+        ]
+        if let network { keys.append(.init(key: "ip:" + Self.hash(network), policy: Self.perNetwork)) }
+        return try await limiter.reserve(keys)
     }
 
-    static let perIdentifier = Policy(maxFailures: 5, window: 15 * 60_000, lockout: 15 * 60_000)
-    static let perAddress = Policy(maxFailures: 30, window: 15 * 60_000, lockout: 15 * 60_000)
-
-    let database: any Database
-
-    /// Seconds until the caller may try again, or `nil` when it may try now.
-    func retryAfter(identifier: String, address: String?) async throws -> Int? {
-        let keys = Self.keys(identifier: identifier, address: address).map(\.key)
-        let now = Clock.nowMillis()
-        let lockedUntil = try await database.read { db in
-            try await db.select().column("locked_until").from("login_throttle").where("key", .in, keys).all()
-                .map { try $0.decode(column: "locked_until", as: Int.self) }.max() ?? 0
-        }
-        return lockedUntil > now ? max(1, (lockedUntil - now + 999) / 1000) : nil
-    }
-
-    func recordFailure(identifier: String, address: String?) async throws {
-        let now = Clock.nowMillis()
-        try await database.transaction { db in
-            for (key, policy) in Self.keys(identifier: identifier, address: address) {
-                let row = try await db.select().columns("failures", "window_start").from("login_throttle").where("key", .equal, key).first()
-                var failures = 1
-                var windowStart = now
-                if let row {
-                    let start = try row.decode(column: "window_start", as: Int.self)
-                    if now - start < policy.window {
-                        failures = try row.decode(column: "failures", as: Int.self) + 1
-                        windowStart = start
-                    }
-                }
-                let lockedUntil = failures >= policy.maxFailures ? now + policy.lockout : 0
-                try await db.insert(into: "login_throttle").columns("key", "failures", "window_start", "locked_until")
-                    .values(SQLBind(key), SQLBind(failures), SQLBind(windowStart), SQLBind(lockedUntil))
-                    .onConflict(with: ["key"]) { $0.set(excludedValueOf: "failures").set(excludedValueOf: "window_start").set(excludedValueOf: "locked_until") }
-                    .run()
-            }
-        }
-    }
-
-    func recordSuccess(identifier: String) async throws {
-        try await database.transaction { db in
-            try await db.delete(from: "login_throttle").where("key", .equal, Self.identifierKey(identifier)).run()
-        }
-    }
-
-    private static func keys(identifier: String, address: String?) -> [(key: String, policy: Policy)] {
-        var keys = [(identifierKey(identifier), perIdentifier)]
-        if let address { keys.append(("ip:" + hash(address), perAddress)) }
-        return keys
-    }
-
-    private static func identifierKey(_ identifier: String) -> String { "id:" + hash(identifier.uppercased()) }
-
-    private static func hash(_ text: String) -> String {
+    static func hash(_ text: String) -> String {
         SHA256.hash(data: Data(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Registrations per client network: every registration that passes validation counts (taken identifier or not, so
+/// the limit reveals nothing), and the window alone lifts the limit.
+struct RegistrationThrottle: Sendable {
+    /// 10 an hour by default (`APPAPI_REGISTRATIONS_PER_HOUR`); 0 turns the limit off (load tests).
+    static let defaultPerHour = 10
+
+    let limiter: AttemptLimiter
+    let perHour: Int
+
+    /// Counts a registration from `network`; throws 429 `too_many_attempts` with `Retry-After` past the limit.
+    func reserve(network: String?) async throws {
+        guard perHour > 0, let network else { return }
+        let policy = AttemptLimiter.Policy(limit: perHour, window: 60 * 60_000, lockout: nil)
+        _ = try await limiter.reserve([.init(key: "reg:" + LoginThrottle.hash(network), policy: policy)])
     }
 }

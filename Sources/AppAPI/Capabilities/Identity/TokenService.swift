@@ -19,6 +19,8 @@ final class TokenService: Authenticator {
     let accounts: AccountRepository
     private let verified = Mutex<[String: VerifiedToken]>([:])
     private let deviceStatus = Mutex<[String: DeviceStatus]>([:])
+    /// Bumped by every revocation on this instance, so a device read that overlapped one is repeated.
+    private let revocations = Atomic<Int>(0)
     private static let cacheLimit = 50_000
 
     private struct VerifiedToken: Sendable {
@@ -28,11 +30,19 @@ final class TokenService: Authenticator {
 
     private struct DeviceStatus: Sendable {
         var revoked: Bool
-        var checkedAt: ContinuousClock.Instant
+        /// `runtime.now()` when read.
+        var checkedAt: Int
     }
 
-    init(database: any Database) {
-        self.keys = SigningKeyStore(database: database, purpose: "access", retention: Self.accessTokenLifetime + .seconds(Int64(AccessClaims.skew)))
+    private let runtime: Runtime
+    /// Reads whether a device is revoked from the database (a seam: tests make the read slow).
+    private let readRevoked: @Sendable (String) async throws -> Bool
+
+    init(database: any Database, runtime: Runtime = .live, readRevoked: (@Sendable (String) async throws -> Bool)? = nil) {
+        self.runtime = runtime
+        let accounts = AccountRepository(database: database)
+        self.readRevoked = readRevoked ?? { try await accounts.isRevoked(deviceID: $0) }
+        self.keys = SigningKeyStore(database: database, purpose: "access", retention: Self.accessTokenLifetime + .seconds(Int64(AccessClaims.issuedAtSkew)))
         self.accounts = AccountRepository(database: database)
     }
 
@@ -75,7 +85,7 @@ final class TokenService: Authenticator {
     /// The identity a bearer token proves, or a `TokenRejection`.
     func verifyToken(_ token: String) async throws -> Identity {
         let now = Date()
-        if let hit = verified.withLock({ $0[token] }), hit.expiresAt.addingTimeInterval(AccessClaims.skew) > now {
+        if let hit = verified.withLock({ $0[token] }), hit.expiresAt.addingTimeInterval(AccessClaims.expirySkew) > now {
             try await checkDevice(hit.identity.deviceID)
             var identity = hit.identity
             identity.expiresAt = hit.expiresAt
@@ -105,24 +115,38 @@ final class TokenService: Authenticator {
         return identity
     }
 
-    /// Forgets what this instance knew about a device (after revoking it here).
+    /// Records that a device was revoked here. Revocation is final, so this entry is never overwritten by a request
+    /// that read the database before the revocation committed.
     func deviceRevoked(_ deviceID: String) {
-        deviceStatus.withLock { $0[deviceID] = DeviceStatus(revoked: true, checkedAt: .now) }
+        deviceStatus.withLock { cache in
+            revocations.add(1, ordering: .sequentiallyConsistent)
+            cache[deviceID] = DeviceStatus(revoked: true, checkedAt: runtime.now())
+        }
     }
 
     private func checkDevice(_ deviceID: String) async throws {
-        let cached = deviceStatus.withLock { $0[deviceID] }
-        let revoked: Bool
-        if let cached, ContinuousClock.now - cached.checkedAt < Self.deviceStatusTTL {
-            revoked = cached.revoked
-        } else {
-            revoked = try await accounts.isRevoked(deviceID: deviceID)
-            deviceStatus.withLock { cache in
-                if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-                cache[deviceID] = DeviceStatus(revoked: revoked, checkedAt: .now)
-            }
+        let ttl = Int(Self.deviceStatusTTL.components.seconds) * 1000
+        if let cached = deviceStatus.withLock({ $0[deviceID] }), cached.revoked || runtime.now() - cached.checkedAt < ttl {
+            if cached.revoked { throw TokenRejection.deviceRevoked }
+            return
         }
-        if revoked { throw TokenRejection.deviceRevoked }
+        for attempt in 1...3 {
+            let epoch = revocations.load(ordering: .sequentiallyConsistent)
+            let revoked = try await readRevoked(deviceID)
+            let settled: Bool? = deviceStatus.withLock { cache in
+                // Revoked here meanwhile: that answer wins over what was read before.
+                if cache[deviceID]?.revoked == true { return true }
+                // Some device was revoked here while we read: the read may predate it, so read again (a read that
+                // started after the revocation committed sees it; on a busy instance, give up caching after three).
+                if !revoked && revocations.load(ordering: .sequentiallyConsistent) != epoch { return attempt == 3 ? false : nil }
+                if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+                cache[deviceID] = DeviceStatus(revoked: revoked, checkedAt: runtime.now())
+                return revoked
+            }
+            guard let settled else { continue }
+            if settled { throw TokenRejection.deviceRevoked }
+            return
+        }
     }
 
     // MARK: Refresh tokens

@@ -112,6 +112,8 @@ extension ProblemCode {
     static let requestTimeout = ProblemCode("request_timeout", .badRequest)
     /// Too many requests from this client.
     static let tooManyRequests = ProblemCode("too_many_requests", .tooMany)
+    /// The server is at capacity for this kind of work (password checks, anonymous bodies); see `Retry-After`.
+    static let serverBusy = ProblemCode("server_busy", .unavailable)
     /// A sync cursor names an unknown scope.
     static let invalidScope = ProblemCode("invalid_scope", .badRequest)
     /// The account may not read or watch the scope.

@@ -55,36 +55,53 @@ struct ProblemMiddleware: RouterMiddleware {
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// A user-facing sentence for a generated-server failure: which parameter or body field was wrong.
+    /// A user-facing sentence for a generated-server failure: which parameter or body field was wrong, in the
+    /// contract's terms — never a Swift type name or `DecodingError` text.
     private static func describe(_ error: ServerError) -> String {
         if let decoding = error.underlyingError as? DecodingError {
             func at(_ context: DecodingError.Context) -> String {
                 let path = context.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".")
-                return path.isEmpty ? "" : " at '\(path)'"
+                return path.isEmpty ? "" : " at '\(path.prefix(200))'"
             }
             switch decoding {
             case .dataCorrupted(let context):
-                return "Invalid value\(at(context)): \(context.debugDescription)"
+                // Swift's sentence for an unknown enum value names our type; keep only the value the caller sent.
+                let marker = "from invalid String value "
+                if let range = context.debugDescription.range(of: marker) {
+                    let value = context.debugDescription[range.upperBound...].prefix(64).filter { !$0.isNewline && $0 != "'" }
+                    return "Invalid value '\(value)'\(at(context)): not one of the allowed values."
+                }
+                guard !context.codingPath.isEmpty else { return "A parameter or the body is malformed (a body must be valid JSON)." }
+                return "Invalid value\(at(context)): not in the expected format."
             case .typeMismatch(let type, let context):
                 return "Invalid value\(at(context)): expected \(Self.describe(type))."
             case .valueNotFound(let type, let context):
                 return "Missing value\(at(context)): expected \(Self.describe(type))."
             case .keyNotFound(let key, _):
-                return "Missing required field '\(key.stringValue)'."
+                return "Missing required field '\(key.stringValue.prefix(200))'."
             @unknown default:
                 return "The request could not be decoded."
             }
         }
-        return error.causeDescription
+        // The runtime's own sentences that name only parameters and media types; anything else (it may print a Swift
+        // type, e.g. for a query value that is not a number) gets a plain one.
+        let cause = error.causeDescription
+        let safe = ["Unexpected content type", "Missing required", "The required header field", "Malformed Accept header"]
+        if safe.contains(where: { cause.hasPrefix($0) }), !cause.contains("type '") { return String(cause.prefix(300)) }
+        return "A parameter or the body is malformed; see the contract for the expected formats."
     }
 
     private static func describe(_ type: Any.Type) -> String {
         switch type {
-        case is Int.Type, is Int64.Type, is Int32.Type: "an integer"
-        case is Bool.Type: "true or false"
-        case is Double.Type, is Float.Type: "a number"
-        case is String.Type: "a string"
-        default: "a value of type \(type)"
+        case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
+        case is Bool.Type: return "true or false"
+        case is Double.Type, is Float.Type: return "a number"
+        case is String.Type: return "a string"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array<") { return "a list" }
+            if name.hasPrefix("Dictionary<") { return "an object" }
+            return "a value of the documented kind"
         }
     }
 }

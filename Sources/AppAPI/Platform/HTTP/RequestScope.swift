@@ -9,11 +9,14 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var requestID: String
     var remoteAddress: SocketAddress?
+    /// The connection, so a refused body can be left unread (`BodyLimitMiddleware` shuts its input).
+    var channel: (any Channel)?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 }
 
@@ -25,16 +28,20 @@ struct RequestScope: Sendable {
     var logger: Logger
     /// The bearer token, if any; verified only by handlers that need an identity.
     var bearerToken: String?
-    /// The client's IP address (for login throttling).
+    /// The client's IP address: the socket peer, or what a trusted proxy forwarded (`TrustedProxies`).
     var clientAddress: String?
+    /// The network limits count the client under: its IPv4 address or its IPv6 /64.
+    var clientNetwork: String?
 
     @TaskLocal static var current: RequestScope?
 }
 
 /// Gives each request an id (a sane incoming `X-Request-Id` is kept so ids follow a call across services),
-/// puts it in the logger metadata and the response headers, and exposes it to handlers.
+/// puts it in the logger metadata and the response headers, and exposes it to handlers with the client's address.
+/// Every response also says `X-Content-Type-Options: nosniff`, so no browser runs a body as another type.
 struct RequestScopeMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    var trustedProxies: TrustedProxies = .none
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -42,14 +49,17 @@ struct RequestScopeMiddleware: RouterMiddleware {
         let requestID = incoming ?? Self.makeID()
         context.requestID = requestID
         context.logger[metadataKey: "request.id"] = .string(requestID)
+        let peer = context.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
+        let client = trustedProxies.clientAddress(peer: peer, forwardedFor: request.headers[values: .xForwardedFor])
         let scope = RequestScope(
             requestID: requestID, path: request.uri.path, logger: context.logger, bearerToken: Self.bearerToken(request.headers[.authorization]),
-            clientAddress: context.remoteAddress?.ipAddress
+            clientAddress: client?.description, clientNetwork: client?.throttlingNetwork
         )
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
         }
         response.headers[.requestID] = requestID
+        response.headers[.xContentTypeOptions] = "nosniff"
         return response
     }
 
@@ -70,4 +80,5 @@ struct RequestScopeMiddleware: RouterMiddleware {
 
 extension HTTPField.Name {
     static let requestID = Self("X-Request-Id")!
+    static let xForwardedFor = Self("X-Forwarded-For")!
 }

@@ -17,6 +17,18 @@ struct AppConfig: Sendable {
     var maxBodyBytes = BodyLimitMiddleware.defaultLimit
     /// bcrypt cost for new password hashes (APPAPI_BCRYPT_COST; 12 unless testing).
     var bcryptCost: UInt8 = 12
+    /// bcrypt worker threads (APPAPI_BCRYPT_THREADS; half the cores).
+    var bcryptThreads = BcryptPool.defaultThreads
+    /// bcrypt jobs that may wait for a thread before logins and registrations get 503 (APPAPI_BCRYPT_QUEUE; 8 per thread).
+    var bcryptQueue: Int?
+    /// Registrations per client network and hour (APPAPI_REGISTRATIONS_PER_HOUR; 0 = no limit, for load tests).
+    var registrationsPerHour = RegistrationThrottle.defaultPerHour
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`, APPAPI_TRUSTED_PROXIES; none).
+    var trustedProxies: TrustedProxies = .none
+    /// Seconds a connection may stay silent before it is closed (APPAPI_IDLE_TIMEOUT; 60).
+    var idleTimeout: Duration = .seconds(60)
+    /// Seconds a request body may take to arrive, plus one per 64 KiB declared (APPAPI_BODY_TIMEOUT; 30).
+    var bodyTimeout: Duration = .seconds(30)
     /// Wall clock and ids (tests set the time by hand).
     var runtime: Runtime = .live
 }
@@ -47,6 +59,11 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Do not load the seed catalog into an empty database (APPAPI_NO_SEED=1).")
     var noSeed = false
 
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: "A proxy (IP or CIDR) whose X-Forwarded-For names the client; repeat for several (APPAPI_TRUSTED_PROXIES, comma-separated; default none).")
+    var trustedProxies: [String] = []
+
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let dataDirectory = dataDir ?? env("APPAPI_DATA_DIR") ?? "./data"
@@ -69,6 +86,17 @@ struct ServerOptions: ParsableArguments {
             guard let cost = UInt8(rawCost), (4...16).contains(cost) else { throw ConfigurationError("APPAPI_BCRYPT_COST must be 4...16") }
             config.bcryptCost = cost
         }
+        func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = env(name) else { return nil }
+            guard let value = Int(raw), range.contains(value) else { throw ConfigurationError("\(name) must be \(range.lowerBound)...\(range.upperBound)") }
+            return value
+        }
+        if let threads = try integer("APPAPI_BCRYPT_THREADS", in: 1...256) { config.bcryptThreads = threads }
+        config.bcryptQueue = try integer("APPAPI_BCRYPT_QUEUE", in: 0...100_000)
+        if let perHour = try integer("APPAPI_REGISTRATIONS_PER_HOUR", in: 0...1_000_000) { config.registrationsPerHour = perHour }
+        if let seconds = try integer("APPAPI_IDLE_TIMEOUT", in: 1...86_400) { config.idleTimeout = .seconds(seconds) }
+        if let seconds = try integer("APPAPI_BODY_TIMEOUT", in: 1...3600) { config.bodyTimeout = .seconds(seconds) }
+        config.trustedProxies = try TrustedProxies(parsing: trustedProxies.isEmpty ? env("APPAPI_TRUSTED_PROXIES").map { [$0] } ?? [] : trustedProxies)
         return config
     }
 }

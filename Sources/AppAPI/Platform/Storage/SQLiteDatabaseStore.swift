@@ -42,6 +42,9 @@ final class SQLiteDatabaseStore: Database {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let fileLock = try FileLock.acquire(path + ".lock", role: role)
+        // Created 0600 before SQLite opens it, whatever the umask: SQLite gives the WAL and SHM files the database's mode.
+        let created = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if created >= 0 { Glibc.close(created) }
         let driver = driverLogger(logger)
         do {
             let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: driver)
