@@ -77,9 +77,9 @@ import OneTripAPI
         try await withMigratedDatabase(engine) { database in
             let tokens = TokenService(database: database)
             let account = Account(id: "acc_test", kind: .citizen, name: "测试", passwordHash: "-", createdAt: 0)
-            try await AccountRepository(database: database).create(account)
+            try await AccountStore(database: database).create(account)
             let device = Device(id: "dev_test", accountID: account.id, name: "d", platform: .cli, createdAt: 0)
-            try await database.transaction { db in try await AccountRepository(database: database).insertDevice(device, on: db) }
+            try await database.transaction { db in try await AccountStore(database: database).insertDevice(device, on: db) }
             let old = try await tokens.issueAccessToken(for: account, device: device).token
             let oldKID = try await tokens.keys.keySet().signingKID
 

@@ -25,7 +25,7 @@ enum BootstrapAdmin {
         }
         let account = Account(id: Account.newID(), kind: .admin, username: username, name: "管理员", passwordHash: hash, createdAt: Clock.nowMillis())
         do {
-            try await AccountRepository(database: database).create(account)
+            try await AccountStore(database: database).create(account)
         } catch let error as AppError where error.code == .accountExists {
             throw ConfigurationError("the username '\(username)' is taken by an account that is not an admin; create the first admin by hand")
         }

@@ -22,7 +22,7 @@ enum DemoAccounts {
     static func load(from seedsDirectory: URL, into database: any Database, bcryptCost: UInt8, threads: Int) async throws -> Int {
         let url = seedsDirectory.appendingPathComponent("demo-accounts.json")
         let entries = try JSONDecoder().decode([Entry].self, from: Data(contentsOf: url))
-        let repository = AccountRepository(database: database)
+        let repository = AccountStore(database: database)
         var missing: [Entry] = []
         for entry in entries {
             guard let identifier = try identifier(of: entry) else { throw SeedError(problems: ["demo account \(entry.name): no identifier"]) }
@@ -46,7 +46,7 @@ enum DemoAccounts {
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             try await database.transaction { db in
-                for account in accounts { try await AccountRepository.insert(account, on: db) }
+                for account in accounts { try await AccountStore.insert(account, on: db) }
             }
             await pool.shutdown()
             return accounts.count
@@ -56,7 +56,7 @@ enum DemoAccounts {
         }
     }
 
-    private static func identifier(of entry: Entry) throws -> AccountRepository.Identifier? {
+    private static func identifier(of entry: Entry) throws -> AccountStore.Identifier? {
         if let id = entry.idNumber { return .idNumber(try ResidentIDNumber(id).rawValue) }
         if let code = entry.creditCode { return .creditCode(try CreditCode(code).rawValue) }
         return entry.username.map { .username($0) }

@@ -16,7 +16,7 @@ extension APIImplementation {
 
     func login(_ input: Operations.Login.Input) async throws -> Operations.Login.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
-        let given: [(AccountRepository.Identifier, String, Int)] = [
+        let given: [(AccountStore.Identifier, String, Int)] = [
             body.idNumber.map { (.idNumber($0.uppercased()), "/idNumber", IdentityInput.identifierLength) },
             body.creditCode.map { (.creditCode($0.uppercased()), "/creditCode", IdentityInput.identifierLength) },
             body.username.map { (.username($0), "/username", IdentityInput.usernameLengths.upperBound) },

@@ -8,7 +8,7 @@ import SyncCore
 /// Registration, login, token rotation and device management.
 struct IdentityService: Sendable {
     let database: any Database
-    let accounts: AccountRepository
+    let accounts: AccountStore
     let tokens: TokenService
     let hasher: PasswordHasher
     let limiter: AttemptLimiter
@@ -18,7 +18,7 @@ struct IdentityService: Sendable {
 
     init(database: any Database, tokens: TokenService, hasher: PasswordHasher, registrationsPerHour: Int, runtime: Runtime) {
         self.database = database
-        self.accounts = AccountRepository(database: database)
+        self.accounts = AccountStore(database: database)
         self.tokens = tokens
         self.hasher = hasher
         self.limiter = AttemptLimiter(database: database, runtime: runtime)
@@ -52,7 +52,7 @@ struct IdentityService: Sendable {
     /// who has an account): a taken identifier does no hash but waits as long as one, and creates nothing.
     func register(kind: AccountKind, idNumber: String?, creditCode: String?, name: String, phone: String, password: String, network: String?) async throws {
         var problems = FieldProblems()
-        var identifier: AccountRepository.Identifier?
+        var identifier: AccountStore.Identifier?
         switch kind {
         case .citizen:
             if creditCode != nil { problems.add("/creditCode", "is only for enterprises", code: .invalidCreditCode) }
@@ -132,7 +132,7 @@ struct IdentityService: Sendable {
 
     /// Logs in on a new device. The attempt is counted before the password is checked (`LoginThrottle`), and an
     /// unknown identifier is checked against a decoy hash of the same cost, so both answer alike and in the same time.
-    func login(_ identifier: AccountRepository.Identifier, password: String, device registration: DeviceRegistration, network: String?) async throws -> Session {
+    func login(_ identifier: AccountStore.Identifier, password: String, device registration: DeviceRegistration, network: String?) async throws -> Session {
         let reservation = try await throttle.reserve(identifier: identifier.value, network: network)
         let account: Account?
         let matches: Bool
@@ -229,7 +229,7 @@ struct IdentityService: Sendable {
 
     private static func refreshExpiry(from now: Int) -> Int { now + Int(TokenService.refreshTokenLifetime.components.seconds) * 1000 }
 
-    private static func identifier(_ identifier: AccountRepository.Identifier, fits kind: AccountKind) -> Bool {
+    private static func identifier(_ identifier: AccountStore.Identifier, fits kind: AccountKind) -> Bool {
         switch identifier {
         case .idNumber: kind == .citizen
         case .creditCode: kind == .enterprise

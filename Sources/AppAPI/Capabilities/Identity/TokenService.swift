@@ -16,7 +16,7 @@ final class TokenService: Authenticator {
     static let deviceStatusTTL: Duration = .seconds(5)
 
     let keys: SigningKeyStore
-    let accounts: AccountRepository
+    let accounts: AccountStore
     private let verified = Mutex<[String: VerifiedToken]>([:])
     private let deviceStatus = Mutex<[String: DeviceStatus]>([:])
     /// Bumped by every revocation on this instance, so a device read that overlapped one is repeated.
@@ -40,10 +40,10 @@ final class TokenService: Authenticator {
 
     init(database: any Database, runtime: Runtime = .live, readRevoked: (@Sendable (String) async throws -> Bool)? = nil) {
         self.runtime = runtime
-        let accounts = AccountRepository(database: database)
+        let accounts = AccountStore(database: database)
         self.readRevoked = readRevoked ?? { try await accounts.isRevoked(deviceID: $0) }
         self.keys = SigningKeyStore(database: database, purpose: "access", retention: Self.accessTokenLifetime + .seconds(Int64(AccessClaims.issuedAtSkew)))
-        self.accounts = AccountRepository(database: database)
+        self.accounts = AccountStore(database: database)
     }
 
     /// A signed access token for `account` on `device`, and its lifetime in seconds.

@@ -3,7 +3,7 @@ import SQLKit
 import SyncCore
 
 /// Accounts, devices and refresh tokens in SQL.
-struct AccountRepository: Sendable {
+struct AccountStore: Sendable {
     let database: any Database
 
     enum Identifier: Sendable, Equatable {
