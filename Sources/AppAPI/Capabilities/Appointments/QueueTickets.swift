@@ -13,10 +13,12 @@ extension APIImplementation {
         let now = runtime.now()
         let today = WorkingCalendar.day(fromMillis: Int64(now))
         guard let center = try await database.read({ db in try await AppointmentSlotStore.center(body.centerId, on: db) }) else {
-            throw AppError.notFound("No service centre has the id '\(body.centerId)'.")
+            throw AppError.notFound("No service centre has the id '\(body.centerId.prefix(128))'.")
         }
-        if let code = body.matterCode, try await database.read({ db in try await ChangeLog.entity(Matter.self, id: code, in: .public, on: db) }) == nil {
-            throw AppError(.invalidArgs, "matterCode: no matter has the code '\(code)'.")
+        if let code = body.matterCode {
+            let known =
+                PathID.isPlausible(code) ? try await database.read({ db in try await ChangeLog.entity(Matter.self, id: code, in: .public, on: db) }) : nil
+            guard known != nil else { throw AppError(.invalidArgs, "matterCode: no matter has the code '\(code.prefix(128))'.") }
         }
         guard AppointmentSchedule.opens(center, on: today) else {
             throw AppError(.centreClosed, "\(center.name) is closed today.")

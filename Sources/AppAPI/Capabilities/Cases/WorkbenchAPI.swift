@@ -11,6 +11,9 @@ extension APIImplementation {
         let limit = input.query.limit ?? 50
         guard (1...200).contains(limit) else { throw AppError.invalidParameter("limit", "must be between 1 and 200") }
         let query = input.query
+        if let matter = query.matter, matter.unicodeScalars.count > 64 { throw AppError.invalidParameter("matter", "at most 64 characters") }
+        // A code no matter can have (a NUL, a space) matches nothing, and never reaches the database.
+        if let matter = query.matter, !matter.isEmpty, !PathID.isPlausible(matter) { return .ok(.init(body: .json(.init(items: [])))) }
         let today = WorkingCalendar.day(fromMillis: runtime.nowMillis)
         let items = try await cases.departmentQueue(
             department, state: query.state, matterCode: query.matter, overdueOn: query.overdue == true ? today : nil,

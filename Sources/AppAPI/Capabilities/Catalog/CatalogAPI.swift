@@ -62,6 +62,7 @@ extension APIImplementation {
 func validatedTerms(_ q: String?) throws -> [String] {
     guard let q else { return [] }
     guard (1...64).contains(q.count) else { throw AppError.invalidParameter("q", "must be 1 to 64 characters") }
+    guard isPlainText(q) else { throw AppError.invalidParameter("q", "must not contain control characters") }
     let terms = searchTerms(q)
     guard !terms.isEmpty else { throw AppError.invalidParameter("q", "must contain a keyword") }
     return terms
@@ -79,7 +80,9 @@ extension MatterQuery {
         terms = try validatedTerms(query.q)
         limit = try validatedLimit(query.limit)
         if let department = query.department {
-            guard (1...64).contains(department.count) else { throw AppError.invalidParameter("department", "must be 1 to 64 characters") }
+            guard (1...64).contains(department.count), isPlainText(department) else {
+                throw AppError.invalidParameter("department", "must be 1 to 64 characters, none of them control characters")
+            }
             departmentID = department
         }
         domain = query.domain

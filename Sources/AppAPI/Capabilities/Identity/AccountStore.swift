@@ -62,7 +62,9 @@ struct AccountStore: Sendable {
     }
 
     func account(identifiedBy identifier: Identifier) async throws -> Account? {
-        try await database.read { db in
+        // Every identifier an account can have is visible ASCII; anything else (a NUL) matches no one and never reaches SQL.
+        guard PathID.isPlausible(identifier.value) else { return nil }
+        return try await database.read { db in
             try await db.select().column("*").from("accounts").where(SQLIdentifier(identifier.column), .equal, SQLBind(identifier.value)).first()
                 .map(Self.decodeAccount)
         }

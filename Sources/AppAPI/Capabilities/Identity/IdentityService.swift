@@ -216,6 +216,7 @@ struct IdentityService: Sendable {
 
     /// Revokes one of `identity`'s devices; 404 when it is not theirs.
     func revokeDevice(_ deviceID: String, of identity: Identity) async throws {
+        guard PathID.isPlausible(deviceID) else { throw AppError.notFound("You have no device with the id '\(deviceID.prefix(64))'.") }
         let found = try await database.transaction { [accounts] db in
             guard let device = try await accounts.device(id: deviceID, on: db), device.accountID == identity.accountID else { return false }
             try await accounts.revoke(deviceID: deviceID, at: runtime.now(), on: db)

@@ -6,3 +6,8 @@ enum PathID {
         (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
 }
+
+/// Text a person typed (a name, a search): no control characters — in particular no NUL, which PostgreSQL refuses.
+func isPlainText(_ text: String) -> Bool {
+    !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+}
