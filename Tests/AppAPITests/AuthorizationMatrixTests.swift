@@ -49,7 +49,7 @@ extension AuthorizationMatrix {
             // One answer per caller (clk✗ clerk.police, another department; clk✓ clerk.realestate, handling A's cases):
             //   anon A    B    ent  clk✗ clk✓ adm  kiosk
             Row("register", "a new citizen per caller",
-                "201  201  201  201  201  201  201  201") { _, caller in
+                "202  202  202  202  202  202  202  202") { _, caller in
                 .post("/v1/auth/register", [
                     "kind": "citizen", "idNumber": newIDNumber(caller), "name": "矩阵测试", "phone": "1385710\(1000 + caller.rawValue)",
                     "password": "Matrix2026pass",

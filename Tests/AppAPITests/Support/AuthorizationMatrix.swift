@@ -7,6 +7,7 @@ import SyncCore
 import Testing
 
 @testable import AppAPI
+import OneTripAPI
 
 /// The machinery of `AuthorizationMatrixTests`: callers, expected answers, requests, fixtures and the check of one cell.
 /// The table itself is `AuthorizationMatrix.rows`, beside the tests.
@@ -37,7 +38,7 @@ enum AuthorizationMatrix {
         /// `POST /v1/sync/push` answered 200 with this verdict for the mutation: `applied` or a rejection code.
         case verdict(String)
 
-        /// One cell of the table: `200`, `201`, `204`; `401`, `403`, `404` (codes `unauthenticated`, `forbidden`,
+        /// One cell of the table: `200`, `201`, `202`, `204`; `401`, `403`, `404` (codes `unauthenticated`, `forbidden`,
         /// `not_found`); `STATUS:code` for another problem code; `push:verdict` for a push.
         init(_ cell: Substring) {
             if cell.hasPrefix("push:") {
