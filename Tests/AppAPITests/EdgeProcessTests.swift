@@ -28,7 +28,7 @@ import FoundationNetworking
     @Test("S16: a body that trickles in is dropped with 400 request_timeout")
     func tricklingBodiesAreDropped() async throws {
         try await withServer(dev: true) { server in
-            let token = try await Self.login(server)
+            let token = try await server.login(Demo.citizen.idNumber, Demo.citizen.password)
             let socket = try RawSocket(port: server.baseURL.port!)
             socket.send("POST /v1/sync/pull HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
             let started = ContinuousClock.now
@@ -88,71 +88,31 @@ import FoundationNetworking
     func productionSeedMakesOnlyAGeneratedAdmin() async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-seed-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
-        let first = try Self.run(["seed", "--demo-accounts", "--data-dir", dataDir.path])
+        let first = try Self.seed(dataDir.path)
         let line = try #require(first.split(separator: "\n").first { $0.hasPrefix("admin account created") }, "\(first)")
         let password = try #require(line.split(separator: " ").last.map(String.init))
         #expect(password.count == 20 && password != Demo.admin.password)
-        let second = try Self.run(["seed", "--demo-accounts", "--data-dir", dataDir.path])
+        let second = try Self.seed(dataDir.path)
         #expect(second.contains("exists already") && !second.contains(password), "the password is shown once")
 
         let server = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path], environment: ["APPAPI_BCRYPT_COST": "4"])
-        #expect(try await Self.loginStatus(server, ["username": "admin", "password": password]) == 200)
-        #expect(try await Self.loginStatus(server, ["username": "admin", "password": Demo.admin.password]) == 401)
-        #expect(try await Self.loginStatus(server, ["idNumber": Demo.citizen.idNumber, "password": Demo.citizen.password]) == 401, "no demo citizen")
+        #expect(try await server.loginStatus(["username": "admin", "password": password]) == 200)
+        #expect(try await server.loginStatus(["username": "admin", "password": Demo.admin.password]) == 401)
+        #expect(try await server.loginStatus(["idNumber": Demo.citizen.idNumber, "password": Demo.citizen.password]) == 401, "no demo citizen")
         _ = try await server.stop()
     }
 
     // MARK: Helpers
 
     private func withServer(dev: Bool, _ body: (ServerProcess) async throws -> Void) async throws {
-        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-edge-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dataDir) }
-        let server = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path] + (dev ? ["--dev"] : []), environment: Self.fastTimeouts)
-        do {
-            try await body(server)
-        } catch {
-            _ = try? await server.stop()
-            throw error
-        }
-        _ = try await server.stop()
+        try await ServerProcess.with(arguments: dev ? ["--dev"] : [], environment: Self.fastTimeouts) { server, _ in try await body(server) }
     }
 
-    static func loginStatus(_ server: ServerProcess, _ fields: [String: String]) async throws -> Int {
-        var body: [String: Any] = ["device": ["name": "edge", "platform": "cli"]]
-        for (key, value) in fields { body[key] = value }
-        var request = URLRequest(url: URL(string: server.baseURL.absoluteString + "/v1/auth/login")!)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: body)
-        let (_, response) = try await URLSession.shared.data(for: request)
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
-    }
-
-    static func login(_ server: ServerProcess) async throws -> String {
-        var request = URLRequest(url: URL(string: server.baseURL.absoluteString + "/v1/auth/login")!)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: [
-            "idNumber": Demo.citizen.idNumber, "password": Demo.citizen.password, "device": ["name": "edge", "platform": "cli"],
-        ])
-        let (data, _) = try await URLSession.shared.data(for: request)
-        return try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["accessToken"] as? String)
-    }
-
-    /// Runs `appapi` with `arguments` and returns what it printed.
-    static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = ServerProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = repositoryRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(["APPAPI_BCRYPT_COST": "4"]) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+    /// `appapi seed --demo-accounts` on `dataDirectory`, which must succeed; returns what it printed.
+    private static func seed(_ dataDirectory: String) throws -> String {
+        let (status, output) = try ServerProcess.command(["seed", "--demo-accounts", "--data-dir", dataDirectory])
+        #expect(status == 0, "\(output)")
         return output
     }
+
 }

@@ -28,16 +28,8 @@ import FoundationNetworking
     }
 
     @Test func refusesABadConfigurationWithAClearMessage() async throws {
-        let process = Process()
-        process.executableURL = ServerProcess.executable
-        process.arguments = ["serve", "--database-url", "mysql://root:hunter2@db/x"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
+        let (status, output) = try ServerProcess.command(["serve", "--database-url", "mysql://root:hunter2@db/x"])
+        #expect(status != 0)
         #expect(output.contains("unsupported database URL"))
         #expect(!output.contains("hunter2"), "secrets never appear in output")
     }
@@ -49,14 +41,7 @@ import FoundationNetworking
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-sse-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
         let server = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path, "--dev"], environment: ["APPAPI_BCRYPT_COST": "4"])
-        var request = URLRequest(url: URL(string: server.baseURL.absoluteString + "/v1/auth/login")!)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: [
-            "idNumber": Demo.citizen.idNumber, "password": Demo.citizen.password, "device": ["name": "sse", "platform": "cli"],
-        ])
-        let (data, _) = try await URLSession.shared.data(for: request)
-        let token = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["accessToken"] as? String)
+        let token = try await server.login(Demo.citizen.idNumber, Demo.citizen.password)
         // A client holding the event stream open.
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -141,15 +141,7 @@ final class ReplicaFiles {
         try await phone.sync()
         try phone.replica.mutate(MessageMarkRead.self, .init(messageId: "m1"), accountID: account)
         server.delete(EntityKey(.message, "m1"))
-        let lost = SyncLocked(1)
-        let real = server.transport(accountID: account)
-        let lossy = SyncTransport(
-            pull: real.pull,
-            push: { clientID, mutations in
-                let outcome = try await real.push(clientID, mutations)
-                if lost.takeOne() { throw SyncTransportError.transient("response lost") }
-                return outcome
-            })
+        let lossy = server.transport(accountID: account).losingPushResponses(1)
         let report = try await SyncEngine(replica: phone.replica, transport: lossy, options: SyncFixtures.options()).sync()
         #expect(report.rejected == 1 && report.applied == 0 && report.retries == 1)
         let entry = try #require(try phone.replica.outbox().first)

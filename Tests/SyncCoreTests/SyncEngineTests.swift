@@ -184,16 +184,7 @@ import Testing
         for nickname in ["a", "b", "c"] {
             try engine.replica.mutate(ProfileUpdate.self, .init(changes: .init(nickname: nickname)), accountID: account)
         }
-        let lost = SyncLocked(1)
-        let real = server.transport(accountID: account)
-        let lossy = SyncTransport(
-            pull: real.pull,
-            push: { clientID, mutations in
-                let outcome = try await real.push(clientID, mutations)
-                if lost.takeOne() { throw SyncTransportError.transient("response lost") }
-                return outcome
-            }
-        )
+        let lossy = server.transport(accountID: account).losingPushResponses(1)
         let report = try await SyncEngine(replica: engine.replica, transport: lossy, options: SyncFixtures.options()).sync()
         #expect(report.retries == 1 && report.applied == 3)
         #expect(server.processed(by: engine.replica.clientID) == [1: 1, 2: 1, 3: 1])
@@ -246,6 +237,22 @@ final class SyncLocked<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
 
     func withLock<Result: Sendable>(_ body: @Sendable (inout Value) -> Result) -> Result { mutex.withLock { body(&$0) } }
+}
+
+extension SyncTransport {
+    /// This transport, but the answers to the first `count` pushes are lost after the server applied them.
+    func losingPushResponses(_ count: Int) -> SyncTransport {
+        let lost = SyncLocked(count)
+        let push = self.push
+        return SyncTransport(
+            pull: pull,
+            push: { clientID, mutations in
+                let outcome = try await push(clientID, mutations)
+                if lost.takeOne() { throw SyncTransportError.transient("response lost") }
+                return outcome
+            }
+        )
+    }
 }
 
 extension SyncLocked where Value == Int {

@@ -61,35 +61,17 @@ import FoundationNetworking
     @Test("S21: a maintenance command refuses to write the SQLite file a server is running on")
     func maintenanceRefusesARunningServersFile() async throws {
         try await withLiveServer { server in
-            let seed = Process()
-            seed.executableURL = ServerProcess.executable
-            seed.arguments = ["seed", "--data-dir", server.dataDirectory, "--synthetic-matters", "5"]
-            let pipe = Pipe()
-            seed.standardOutput = pipe
-            seed.standardError = pipe
-            try seed.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            seed.waitUntilExit()
-            #expect(seed.terminationStatus != 0)
+            let (status, output) = try ServerProcess.command(["seed", "--data-dir", server.dataDirectory, "--synthetic-matters", "5"])
+            #expect(status != 0)
             #expect(output.contains("server is running"), "\(output)")
-            let (status, _) = try await server.process.get("/v1/matters?q=SYN&limit=5")
-            #expect(status == 200)
+            #expect(try await server.process.get("/v1/matters?q=SYN&limit=5").status == 200, "the running server still answers")
         }
     }
 }
 
 /// A live dev server on a fresh data directory, for `body`.
 func withLiveServer(_ body: (LiveServer) async throws -> Void) async throws {
-    let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-live-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: dataDir) }
-    let process = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path, "--dev"], environment: ["APPAPI_BCRYPT_COST": "4"])
-    do {
-        try await body(LiveServer(process: process, dataDirectory: dataDir.path))
-    } catch {
-        _ = try? await process.stop()
-        throw error
-    }
-    _ = try await process.stop()
+    try await ServerProcess.with { process, dataDirectory in try await body(LiveServer(process: process, dataDirectory: dataDirectory)) }
 }
 
 /// Requests against a live server.
@@ -98,21 +80,11 @@ struct LiveServer: Sendable {
     let dataDirectory: String
 
     func call(_ method: String, _ path: String, token: String? = nil, json: Any? = nil) async throws -> (status: Int, body: Data) {
-        var request = URLRequest(url: URL(string: process.baseURL.absoluteString + path)!)
-        request.httpMethod = method
-        request.timeoutInterval = 10
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        if let json {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-        }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        try await process.call(method, path, token: token, json: json)
     }
 
     func login(_ idNumber: String, _ password: String) async throws -> String {
-        let answer = try await call("POST", "/v1/auth/login", json: ["idNumber": idNumber, "password": password, "device": ["name": "live", "platform": "cli"]])
-        return try #require((try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["accessToken"] as? String)
+        try await process.login(idNumber, password)
     }
 }
 

@@ -57,10 +57,69 @@ final class ServerProcess: Sendable {
         throw ServerProcessError.didNotStart(output.text)
     }
 
+    /// Starts a server on a fresh data directory, runs `body` and stops the server, also when `body` throws.
+    static func with(
+        arguments: [String] = ["--dev"], environment: [String: String] = ["APPAPI_BCRYPT_COST": "4"],
+        _ body: (ServerProcess, _ dataDirectory: String) async throws -> Void
+    ) async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-process-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let server = try await start(arguments: ["--data-dir", dataDir.path] + arguments, environment: environment)
+        do {
+            try await body(server, dataDir.path)
+        } catch {
+            _ = try? await server.stop()
+            throw error
+        }
+        _ = try await server.stop()
+    }
+
+    /// Runs another `appapi` command (`seed`, `admin`, …) to its end and returns its exit status and what it printed.
+    static func command(_ arguments: [String], environment: [String: String] = ["APPAPI_BCRYPT_COST": "4"]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = repositoryRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
     /// GET `path` (percent-encoded as needed) and return status and body.
     func get(_ path: String) async throws -> (status: Int, body: Data) {
-        let (data, response) = try await URLSession.shared.data(from: URL(string: baseURL.absoluteString + path)!)
+        try await call("GET", path)
+    }
+
+    /// Sends `method path` with an optional bearer token and JSON body; returns status and body.
+    func call(_ method: String, _ path: String, token: String? = nil, json: Any? = nil) async throws -> (status: Int, body: Data) {
+        var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let json {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    /// `POST /v1/auth/login` with these identifier and password fields (`idNumber`, `username`, …); returns the status.
+    func loginStatus(_ fields: [String: String]) async throws -> Int {
+        var body: [String: Any] = ["device": ["name": "process", "platform": "cli"]]
+        for (key, value) in fields { body[key] = value }
+        return try await call("POST", "/v1/auth/login", json: body).status
+    }
+
+    /// Logs a citizen in and returns the access token.
+    func login(_ idNumber: String, _ password: String) async throws -> String {
+        let answer = try await call("POST", "/v1/auth/login", json: ["idNumber": idNumber, "password": password, "device": ["name": "process", "platform": "cli"]])
+        return try #require((try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["accessToken"] as? String)
     }
 
     /// Sends `signal` and waits for the process to exit; returns its exit status.
