@@ -30,7 +30,8 @@ func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger
         logger.info("seed catalog", metadata: ["seed.outcome": "\(outcome)"])
     }
     if config.dev {
-        let created = try await DemoAccounts.load(from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
+        let created = try await DemoAccounts.load(
+            from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
         logger.info("demo accounts (dev mode)", metadata: ["accounts.created": "\(created)"])
     }
 }
@@ -49,7 +50,8 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     let tokens = TokenService(database: database, runtime: runtime)
     let bcrypt = BcryptPool(threads: config.bcryptThreads, maxQueued: config.bcryptQueue)
     let identity = IdentityService(
-        database: database, tokens: tokens, hasher: PasswordHasher(cost: config.bcryptCost, pool: bcrypt), registrationsPerHour: config.registrationsPerHour,
+        database: database, tokens: tokens, hasher: PasswordHasher(cost: config.bcryptCost, pool: bcrypt),
+        registrationsPerHour: config.registrationsPerHour,
         runtime: runtime)
     let catalog = CatalogStore(database: database)
     let cases = CaseStore(database: database, observers: [CaseMessages(), RectificationTasks()], calendar: WorkingCalendarStore(), runtime: runtime)
@@ -61,7 +63,8 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
         IdentityService.persisters + CatalogStore.persisters + [CasePersister(store: cases)] + AppointmentSlotStore.persisters + [BlobRefPersister()])
     let sync = SyncService(
         database: database, runner: MutationRunner(schema: .oneTrip, registry: registry),
-        clients: SyncClients(deviceIsActive: { try await tokens.isActive(deviceID: $0) }, runtime: runtime), clock: ServerClock(), headCache: headCache,
+        clients: SyncClients(deviceIsActive: { try await tokens.isActive(deviceID: $0) }, runtime: runtime), clock: ServerClock(),
+        headCache: headCache,
         runtime: runtime)
 
     let api = APIImplementation(
@@ -119,7 +122,8 @@ func buildRouter(_ config: AppConfig, api: APIImplementation) throws -> Router<A
 
 /// The contract the binary was generated from: `APPAPI_OPENAPI_PATH`, else `openapi.yaml` beside `seeds/`.
 private func loadOpenAPIDocument(near seedsDirectory: URL) throws -> Data {
-    let path = ProcessInfo.processInfo.environment["APPAPI_OPENAPI_PATH"]
+    let path =
+        ProcessInfo.processInfo.environment["APPAPI_OPENAPI_PATH"]
         ?? seedsDirectory.deletingLastPathComponent().appendingPathComponent("openapi.yaml").path
     do {
         return try Data(contentsOf: URL(fileURLWithPath: path))

@@ -48,112 +48,182 @@ extension AuthorizationMatrix {
             .everyone("getAccessTokenKeys", .get("/.well-known/jwks.json")),
             // One answer per caller (clk✗ clerk.police, another department; clk✓ clerk.realestate, handling A's cases):
             //   anon A    B    ent  clk✗ clk✓ adm  kiosk
-            Row("register", "a new citizen per caller",
-                "202  202  202  202  202  202  202  202") { _, caller in
-                .post("/v1/auth/register", [
-                    "kind": "citizen", "idNumber": newIDNumber(caller), "name": "矩阵测试", "phone": "1385710\(1000 + caller.rawValue)",
-                    "password": "Matrix2026pass",
-                ])
+            Row(
+                "register", "a new citizen per caller",
+                "202  202  202  202  202  202  202  202"
+            ) { _, caller in
+                .post(
+                    "/v1/auth/register",
+                    [
+                        "kind": "citizen", "idNumber": newIDNumber(caller), "name": "矩阵测试", "phone": "1385710\(1000 + caller.rawValue)",
+                        "password": "Matrix2026pass",
+                    ])
             },
-            Row("login", "citizen A's password",
-                "200  200  200  200  200  200  200  200", mayShowA: Set(Caller.allCases)) { _, _ in
-                .post("/v1/auth/login", [
-                    "idNumber": Demo.citizen.idNumber, "password": Demo.citizen.password, "device": ["name": "矩阵", "platform": "cli"],
-                ])
+            Row(
+                "login", "citizen A's password",
+                "200  200  200  200  200  200  200  200", mayShowA: Set(Caller.allCases)
+            ) { _, _ in
+                .post(
+                    "/v1/auth/login",
+                    [
+                        "idNumber": Demo.citizen.idNumber, "password": Demo.citizen.password, "device": ["name": "矩阵", "platform": "cli"],
+                    ])
             },
             Row("refresh", "a refresh token nobody was given", String(repeating: "401:invalid_refresh_token ", count: 8)) { _, _ in
                 .post("/v1/auth/refresh", ["refreshToken": "not-a-refresh-token"])
             },
-            Row("logout", "the caller's own session",
-                "401  204  204  204  204  204  204  204", session: .fresh) { _, _ in .post("/v1/auth/logout") },
-            Row("getMe", "the caller",
-                "401  200  200  200  200  200  200  200") { _, _ in .get("/v1/me") },
-            Row("listMyDevices", "the caller's devices",
-                "401  200  200  200  200  200  200  200") { _, _ in .get("/v1/me/devices") },
-            Row("revokeMyDevice", "A's other device",
-                "401  204  404  404  404  404  404  404") { fx, _ in .delete("/v1/me/devices/\(fx.device)") },
-            Row("createStaffAccount", "a new clerk",
-                "401  403  403  403  403  403  201  403") { _, caller in
-                .post("/v1/admin/accounts", [
-                    "kind": "clerk", "username": "matrix.clerk\(caller.rawValue)", "name": "矩阵窗口", "password": "Matrix2026clerk",
-                    "departmentId": "hz-tax",
-                ])
+            Row(
+                "logout", "the caller's own session",
+                "401  204  204  204  204  204  204  204", session: .fresh
+            ) { _, _ in .post("/v1/auth/logout") },
+            Row(
+                "getMe", "the caller",
+                "401  200  200  200  200  200  200  200"
+            ) { _, _ in .get("/v1/me") },
+            Row(
+                "listMyDevices", "the caller's devices",
+                "401  200  200  200  200  200  200  200"
+            ) { _, _ in .get("/v1/me/devices") },
+            Row(
+                "revokeMyDevice", "A's other device",
+                "401  204  404  404  404  404  404  404"
+            ) { fx, _ in .delete("/v1/me/devices/\(fx.device)") },
+            Row(
+                "createStaffAccount", "a new clerk",
+                "401  403  403  403  403  403  201  403"
+            ) { _, caller in
+                .post(
+                    "/v1/admin/accounts",
+                    [
+                        "kind": "clerk", "username": "matrix.clerk\(caller.rawValue)", "name": "矩阵窗口", "password": "Matrix2026clerk",
+                        "departmentId": "hz-tax",
+                    ])
             },
-            Row("syncPull", "every scope the caller may read",
-                "401  200  200  200  200  200  200  200", mayShowA: [a, .clerk]) { _, caller in
+            Row(
+                "syncPull", "every scope the caller may read",
+                "401  200  200  200  200  200  200  200", mayShowA: [a, .clerk]
+            ) { _, caller in
                 .post("/v1/sync/pull", ["clientId": "matrix-pull-\(caller.rawValue)"])
             },
-            Row("syncPush", "case.saveDraft on A's draft",
-                "401  push:applied  push:id_taken  push:id_taken  push:forbidden  push:forbidden  push:forbidden  push:forbidden") { fx, caller in
+            Row(
+                "syncPush", "case.saveDraft on A's draft",
+                "401  push:applied  push:id_taken  push:id_taken  push:forbidden  push:forbidden  push:forbidden  push:forbidden"
+            ) { fx, caller in
                 let fields = ["房屋坐落": "矩阵路\(caller.rawValue)号"]
                 let edit = mutation(1, "case.saveDraft", ["caseId": fx.draft, "matterCode": "330100-RE-0004", "fields": fields])
                 return .post("/v1/sync/push", ["clientId": "matrix-push-\(caller.rawValue)", "mutations": [edit]])
             },
-            Row("syncEvents", "A's user scope",
+            Row(
+                "syncEvents", "A's user scope",
                 "401  200 " + String(repeating: " 403:scope_forbidden", count: 6),
-                session: .fresh, streams: true) { fx, _ in .get("/v1/sync/events?scopes=user:\(fx.accountA)") },
-            Row("uploadBlob", "a new file per caller",
-                "401  201  201  201  403  403  403  403") { _, caller in
+                session: .fresh, streams: true
+            ) { fx, _ in .get("/v1/sync/events?scopes=user:\(fx.accountA)") },
+            Row(
+                "uploadBlob", "a new file per caller",
+                "401  201  201  201  403  403  403  403"
+            ) { _, caller in
                 let pdf = Data("%PDF-1.4 matrix \(caller.rawValue)".utf8)
                 return Probe(method: .post, path: "/v1/blobs", file: pdf, headers: ["Content-Type": "application/pdf"])
             },
-            Row("downloadBlob", "A's file, cited by A's submitted case",
-                "401  200  404  404  404  200  200  404") { fx, _ in .get("/v1/blobs/\(fx.citedBlob)") },
-            Row("downloadBlob", "A's file, cited by no case",
-                "401  200  404  404  404  404  404  404") { fx, _ in .get("/v1/blobs/\(fx.uncitedBlob)") },
-            Row("createCase", "a draft of 居民身份证换领 (citizens only)",
-                "401  201  201  422:applicant_kind_not_allowed  403  403  403  403") { _, caller in
+            Row(
+                "downloadBlob", "A's file, cited by A's submitted case",
+                "401  200  404  404  404  200  200  404"
+            ) { fx, _ in .get("/v1/blobs/\(fx.citedBlob)") },
+            Row(
+                "downloadBlob", "A's file, cited by no case",
+                "401  200  404  404  404  404  404  404"
+            ) { fx, _ in .get("/v1/blobs/\(fx.uncitedBlob)") },
+            Row(
+                "createCase", "a draft of 居民身份证换领 (citizens only)",
+                "401  201  201  422:applicant_kind_not_allowed  403  403  403  403"
+            ) { _, caller in
                 let key = ["Idempotency-Key": "matrix-create-\(caller.rawValue)"]
                 return .post("/v1/cases", ["matterCode": "330100-PSN-0001", "submit": false], headers: key)
             },
-            Row("createCase", "a case citing A's file",
-                "401  201  422:invalid_args  422:invalid_args  403  403  403  403") { fx, caller in
+            Row(
+                "createCase", "a case citing A's file",
+                "401  201  422:invalid_args  422:invalid_args  403  403  403  403"
+            ) { fx, caller in
                 var materials = transferMaterials
                 materials[0] = ["name": "买卖双方居民身份证", "blobSha256": fx.uncitedBlob]
                 let key = ["Idempotency-Key": "matrix-cite-\(caller.rawValue)"]
                 return .post("/v1/cases", ["matterCode": "330100-RE-0004", "materials": materials], headers: key)
             },
-            Row("listMyCases", "the caller's cases",
-                "401  200  200  200  200  200  200  200") { _, _ in .get("/v1/cases") },
-            Row("getCase", "A's submitted case",
-                "401  200  404  404  404  200  200  404", mayShowA: [a, .clerk, .admin]) { fx, _ in .get("/v1/cases/\(fx.submittedCase)") },
-            Row("getCase", "A's draft",
-                "401  200  404  404  404  404  200  404", mayShowA: [a, .admin]) { fx, _ in .get("/v1/cases/\(fx.draft)") },
-            Row("withdrawCase", "A's submitted case",
-                "401  200  404  404  403  403  403  403") { fx, _ in .post("/v1/cases/\(fx.caseToWithdraw)/withdraw", ["reason": "矩阵"]) },
-            Row("supplementCase", "A's case in 补正",
-                "401  200  404  404  403  403  403  403") { fx, _ in
+            Row(
+                "listMyCases", "the caller's cases",
+                "401  200  200  200  200  200  200  200"
+            ) { _, _ in .get("/v1/cases") },
+            Row(
+                "getCase", "A's submitted case",
+                "401  200  404  404  404  200  200  404", mayShowA: [a, .clerk, .admin]
+            ) { fx, _ in .get("/v1/cases/\(fx.submittedCase)") },
+            Row(
+                "getCase", "A's draft",
+                "401  200  404  404  404  404  200  404", mayShowA: [a, .admin]
+            ) { fx, _ in .get("/v1/cases/\(fx.draft)") },
+            Row(
+                "withdrawCase", "A's submitted case",
+                "401  200  404  404  403  403  403  403"
+            ) { fx, _ in .post("/v1/cases/\(fx.caseToWithdraw)/withdraw", ["reason": "矩阵"]) },
+            Row(
+                "supplementCase", "A's case in 补正",
+                "401  200  404  404  403  403  403  403"
+            ) { fx, _ in
                 .post("/v1/cases/\(fx.caseInCorrection)/supplement", ["materials": [["name": "结婚证", "paper": true]]])
             },
-            Row("rateCase", "A's completed case",
-                "401  200  404  404  403  403  403  403") { fx, _ in .post("/v1/cases/\(fx.completedCase)/rating", ["level": 5]) },
-            Row("listWorkbenchCases", "the clerk's department queue",
-                "401  403  403  403  200  200  403  403", mayShowA: [a, .clerk]) { _, _ in .get("/v1/workbench/cases?limit=200") },
-            Row("listRectifications", "rectification tasks",
-                "401  403  403  403  200  200  200  403") { _, _ in .get("/v1/workbench/rectifications") },
-            Row("actOnCase", "accept A's submitted case",
-                "401  403  403  403  404  200  403  403", mayShowA: [a, .clerk]) { fx, _ in
+            Row(
+                "rateCase", "A's completed case",
+                "401  200  404  404  403  403  403  403"
+            ) { fx, _ in .post("/v1/cases/\(fx.completedCase)/rating", ["level": 5]) },
+            Row(
+                "listWorkbenchCases", "the clerk's department queue",
+                "401  403  403  403  200  200  403  403", mayShowA: [a, .clerk]
+            ) { _, _ in .get("/v1/workbench/cases?limit=200") },
+            Row(
+                "listRectifications", "rectification tasks",
+                "401  403  403  403  200  200  200  403"
+            ) { _, _ in .get("/v1/workbench/rectifications") },
+            Row(
+                "actOnCase", "accept A's submitted case",
+                "401  403  403  403  404  200  403  403", mayShowA: [a, .clerk]
+            ) { fx, _ in
                 .post("/v1/workbench/cases/\(fx.caseToAccept)/actions", ["action": "accept"])
             },
             .everyone("getStats", .get("/v1/stats")),
-            Row("listCenterSlots", "sc-city on a coming weekday",
-                "200  200  200  200  200  200  200  200") { fx, _ in .get("/v1/service-centers/sc-city/slots?day=\(fx.day)") },
-            Row("bookAppointment", "a free place at sc-city",
-                "401  201  201  201  403  403  403  403") { fx, _ in .post("/v1/appointments", ["slotId": "sc-city|\(fx.day)|14:30"]) },
-            Row("bookAppointment", "a place at sc-city for A's case",
-                "401  201  404  404  403  403  403  403") { fx, _ in
+            Row(
+                "listCenterSlots", "sc-city on a coming weekday",
+                "200  200  200  200  200  200  200  200"
+            ) { fx, _ in .get("/v1/service-centers/sc-city/slots?day=\(fx.day)") },
+            Row(
+                "bookAppointment", "a free place at sc-city",
+                "401  201  201  201  403  403  403  403"
+            ) { fx, _ in .post("/v1/appointments", ["slotId": "sc-city|\(fx.day)|14:30"]) },
+            Row(
+                "bookAppointment", "a place at sc-city for A's case",
+                "401  201  404  404  403  403  403  403"
+            ) { fx, _ in
                 .post("/v1/appointments", ["slotId": "sc-city|\(fx.day)|15:30", "caseId": fx.submittedCase])
             },
-            Row("listMyAppointments", "the caller's appointments",
-                "401  200  200  200  403  403  403  403") { _, _ in .get("/v1/appointments") },
-            Row("cancelAppointment", "A's appointment",
-                "401  200  404  404  403  403  403  403") { fx, _ in .delete("/v1/appointments/\(fx.appointment)") },
-            Row("takeQueueTicket", "sc-city today, where A waits already",
-                "401  409:already_queued  201  201  403  403  403  403") { _, _ in .post("/v1/queue-tickets", ["centerId": "sc-city"]) },
-            Row("getQueueTicket", "A's ticket",
-                "401  200  404  404  404  404  404  404") { fx, _ in .get("/v1/queue-tickets/\(fx.ticket)") },
-            Row("cancelQueueTicket", "A's ticket",
-                "401  200  404  404  404  404  404  404") { fx, _ in .delete("/v1/queue-tickets/\(fx.ticket)") },
+            Row(
+                "listMyAppointments", "the caller's appointments",
+                "401  200  200  200  403  403  403  403"
+            ) { _, _ in .get("/v1/appointments") },
+            Row(
+                "cancelAppointment", "A's appointment",
+                "401  200  404  404  403  403  403  403"
+            ) { fx, _ in .delete("/v1/appointments/\(fx.appointment)") },
+            Row(
+                "takeQueueTicket", "sc-city today, where A waits already",
+                "401  409:already_queued  201  201  403  403  403  403"
+            ) { _, _ in .post("/v1/queue-tickets", ["centerId": "sc-city"]) },
+            Row(
+                "getQueueTicket", "A's ticket",
+                "401  200  404  404  404  404  404  404"
+            ) { fx, _ in .get("/v1/queue-tickets/\(fx.ticket)") },
+            Row(
+                "cancelQueueTicket", "A's ticket",
+                "401  200  404  404  404  404  404  404"
+            ) { fx, _ in .delete("/v1/queue-tickets/\(fx.ticket)") },
             .everyone("listMatters", .get("/v1/matters?\(query(["q": "不动产"]))")),
             .everyone("getMatter", .get("/v1/matters/330100-RE-0004")),
             .everyone("listBundles", .get("/v1/bundles")),

@@ -2,11 +2,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import OneTripAPI
 import SyncCore
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 typealias MatterPage = Components.Schemas.MatterPage
 
@@ -21,7 +21,8 @@ typealias MatterPage = Components.Schemas.MatterPage
                 #expect(!page.items.isEmpty, "no matter found for \(keyword)")
                 for matter in page.items {
                     let haystack = ([matter.name, matter.code, matter.departmentName] + (matter.keywords ?? [])).joined()
-                    #expect(haystack.contains(keyword) || (keyword == "不动产" && matter.domain == .realEstate), "\(matter.name) does not match \(keyword)")
+                    #expect(
+                        haystack.contains(keyword) || (keyword == "不动产" && matter.domain == .realEstate), "\(matter.name) does not match \(keyword)")
                 }
             }
             // Several terms must all match.
@@ -90,7 +91,8 @@ typealias MatterPage = Components.Schemas.MatterPage
             #expect(bundles.items.count >= 4 && bundles.items.contains { $0.name.contains("开办企业") })
             let fees = try await client.execute(uri: "/v1/fee-items", method: .get).json(Items<Components.Schemas.FeeItem>.self)
             #expect(fees.items.count == 21)
-            let centers = try await client.execute(uri: "/v1/service-centers?level=city", method: .get).json(Items<Components.Schemas.ServiceCenter>.self)
+            let centers = try await client.execute(uri: "/v1/service-centers?level=city", method: .get).json(
+                Items<Components.Schemas.ServiceCenter>.self)
             #expect(!centers.items.isEmpty && centers.items.allSatisfy { $0.level == .city && !$0.hours.isEmpty })
             let faq = try await client.execute(uri: "/v1/faq?\(query(["q": "公积金"]))", method: .get).json(Items<Components.Schemas.FAQEntry>.self)
             #expect(!faq.items.isEmpty)

@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 @testable import AppAPI
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The HTTP edge and the files on disk of a real `appapi` process: slow and silent clients, file modes, the first admin.
 @Suite(.serialized) struct EdgeProcessTests {
@@ -30,7 +30,9 @@ import FoundationNetworking
         try await withServer(dev: true) { server in
             let token = try await server.login(Demo.citizen.idNumber, Demo.citizen.password)
             let socket = try RawSocket(port: server.baseURL.port!)
-            socket.send("POST /v1/sync/pull HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            socket.send(
+                "POST /v1/sync/pull HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+            )
             let started = ContinuousClock.now
             // One byte a second keeps the connection from being idle, but the body never completes in time.
             var answer = ""

@@ -60,7 +60,9 @@ import Testing
             #expect(download.status == .ok)
             #expect(download.headers[.xContentTypeOptions] == "nosniff")
             #expect(download.headers[.contentDisposition]?.hasPrefix("attachment") == true)
-            for response in [try await client.get("/healthz"), try await client.get("/v1/nothing"), try await client.get("/v1/matters?limit=1"), upload] {
+            for response in [
+                try await client.get("/healthz"), try await client.get("/v1/nothing"), try await client.get("/v1/matters?limit=1"), upload,
+            ] {
                 #expect(response.headers[.xContentTypeOptions] == "nosniff")
             }
         }
@@ -82,11 +84,15 @@ import Testing
             var responses: [TestResponse] = []
             for (uri, body) in bodies { responses.append(try await client.post(uri, json: body)) }
             responses.append(
-                try await client.execute(uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{not json")))
+                try await client.execute(
+                    uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{not json")))
             for query in ["limit=abc", "visits=x", "idCardOnly=maybe", "domain=farming", "limit=99999999999999999999"] {
                 responses.append(try await client.get("/v1/matters?\(query)"))
             }
-            let leaks = ["Swift.", "DecodingError", "CodingKeys", "Components.", "Operations.", "of type", "Int", "Optional", "Array<", "Dictionary<", "Payload"]
+            let leaks = [
+                "Swift.", "DecodingError", "CodingKeys", "Components.", "Operations.", "of type", "Int", "Optional", "Array<", "Dictionary<",
+                "Payload",
+            ]
             for response in responses {
                 #expect((400..<500).contains(response.status.code), "\(response.text)")
                 let detail = try response.problem().detail ?? ""
@@ -102,7 +108,8 @@ import Testing
             let anonymous = try await client.execute(uri: "/v1/blobs", method: .post, headers: [.contentType: "image/png"], body: big)
             #expect(anonymous.status == .unauthorized)
             #expect(try anonymous.problem().code == "unauthenticated")
-            let forged = try await client.execute(uri: "/v1/blobs", method: .post, headers: [.contentType: "image/png", .authorization: "Bearer x.y.z"], body: big)
+            let forged = try await client.execute(
+                uri: "/v1/blobs", method: .post, headers: [.contentType: "image/png", .authorization: "Bearer x.y.z"], body: big)
             #expect(try forged.problem().code == "invalid_token")
             let login = try await client.execute(uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"], body: big)
             #expect(login.status == .contentTooLarge)

@@ -27,7 +27,8 @@ import Testing
             }
             for username in ["clerk.new\n", "Clerk.new", "x\u{0000}yz", "ab"] {
                 let response = try await client.post(
-                    "/v1/admin/accounts", json: ["kind": "admin", "username": username, "name": "管理员", "password": "Admin2026strong"], token: admin.accessToken)
+                    "/v1/admin/accounts", json: ["kind": "admin", "username": username, "name": "管理员", "password": "Admin2026strong"],
+                    token: admin.accessToken)
                 #expect(try response.problem().code == "invalid_username", "\(username.debugDescription)")
             }
             for name in ["phone\n", "a\u{0000}b", ""] {
@@ -43,7 +44,10 @@ import Testing
         try await withTestApp(engine) { client in
             let session = try await client.loginCitizen()
             // At the bound: accepted.
-            #expect(try await client.login(["idNumber": Demo.citizen.idNumber], password: Demo.citizen.password, device: String(repeating: "机", count: 64)).status == .ok)
+            #expect(
+                try await client.login(
+                    ["idNumber": Demo.citizen.idNumber], password: Demo.citizen.password, device: String(repeating: "机", count: 64)
+                ).status == .ok)
             var longName = FreshIdentity.registration()
             longName["name"] = String(repeating: "名", count: 64)
             #expect(try await client.post("/v1/auth/register", json: longName).status == .accepted)
@@ -52,18 +56,28 @@ import Testing
                 try await client.login(identifier, password: password, device: device)
             }
             let refusals: [(TestResponse, HTTPResponse.Status, String)] = [
-                (try await login(["idNumber": Demo.citizen.idNumber], Demo.citizen.password, String(repeating: "机", count: 65)), .unprocessableContent, "/device/name"),
+                (
+                    try await login(["idNumber": Demo.citizen.idNumber], Demo.citizen.password, String(repeating: "机", count: 65)),
+                    .unprocessableContent, "/device/name"
+                ),
                 (try await login(["idNumber": Demo.citizen.idNumber + "0"], "x", "d"), .badRequest, "/idNumber"),
                 (try await login(["creditCode": String(repeating: "9", count: 19)], "x", "d"), .badRequest, "/creditCode"),
                 (try await login(["username": String(repeating: "a", count: 65)], "x", "d"), .badRequest, "/username"),
                 (try await login(["idNumber": Demo.citizen.idNumber], String(repeating: "p", count: 257), "d"), .badRequest, "/password"),
-                (try await client.post("/v1/auth/register", json: longName.merging(["name": String(repeating: "名", count: 65)]) { $1 }), .unprocessableContent, "/name"),
-                (try await client.post("/v1/auth/register", json: longName.merging(["idNumber": String(repeating: "1", count: 10_000)]) { $1 }), .unprocessableContent, "/idNumber"),
+                (
+                    try await client.post("/v1/auth/register", json: longName.merging(["name": String(repeating: "名", count: 65)]) { $1 }),
+                    .unprocessableContent, "/name"
+                ),
+                (
+                    try await client.post("/v1/auth/register", json: longName.merging(["idNumber": String(repeating: "1", count: 10_000)]) { $1 }),
+                    .unprocessableContent, "/idNumber"
+                ),
                 (try await client.post("/v1/auth/refresh", json: ["refreshToken": String(repeating: "r", count: 513)]), .badRequest, "/refreshToken"),
                 (try await client.post("/v1/auth/refresh", json: ["refreshToken": ""]), .badRequest, "/refreshToken"),
                 (
                     try await client.execute(
-                        uri: "/v1/me/devices/" + String(repeating: "d", count: 65), method: .delete, headers: [.authorization: "Bearer \(session.accessToken)"]),
+                        uri: "/v1/me/devices/" + String(repeating: "d", count: 65), method: .delete,
+                        headers: [.authorization: "Bearer \(session.accessToken)"]),
                     .badRequest, "id"
                 ),
             ]
@@ -126,10 +140,12 @@ import Testing
         try await withMigratedDatabase(engine) { database in
             let gate = ReadGate()
             // The database read of a request that started just before the revocation committed: it answers "active".
-            let tokens = TokenService(database: database, readRevoked: { _ in
-                await gate.enterAndWait()
-                return false
-            })
+            let tokens = TokenService(
+                database: database,
+                readRevoked: { _ in
+                    await gate.enterAndWait()
+                    return false
+                })
             let request = Task { try await tokens.isActive(deviceID: "dev_lost_phone") }
             await gate.waitUntilEntered()
             tokens.deviceRevoked("dev_lost_phone")  // the DELETE commits and returns here
@@ -144,7 +160,8 @@ import Testing
         try await withTestApp(engine) { client in
             let session = try await client.loginCitizen()
             let (a, b) = try await (
-                client.post("/v1/auth/refresh", json: ["refreshToken": session.refreshToken]), client.post("/v1/auth/refresh", json: ["refreshToken": session.refreshToken])
+                client.post("/v1/auth/refresh", json: ["refreshToken": session.refreshToken]),
+                client.post("/v1/auth/refresh", json: ["refreshToken": session.refreshToken])
             )
             #expect(a.status == .ok && b.status == .ok, "\(a.text) \(b.text)")
             for pair in [try a.json(TokenResponse.self), try b.json(TokenResponse.self)] {
@@ -183,7 +200,9 @@ import Testing
             claims["iat"] = now - 900
             func status(exp: Int) async throws -> HTTPResponse.Status {
                 claims["exp"] = exp
-                return try await client.get("/v1/me", token: try Forge.token(header: ["alg": "ES256", "typ": "JWT", "kid": kid], claims: claims, key: key)).status
+                return try await client.get(
+                    "/v1/me", token: try Forge.token(header: ["alg": "ES256", "typ": "JWT", "kid": kid], claims: claims, key: key)
+                ).status
             }
             #expect(try await status(exp: now - 2) == .ok)
             #expect(try await status(exp: now - 10) == .unauthorized)

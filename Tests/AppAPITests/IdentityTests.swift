@@ -3,19 +3,23 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import OneTripAPI
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 @Suite struct RegistrationTests {
     @Test(arguments: TestEngine.enabled)
     func citizensAndEnterprisesRegisterOnceEach(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
-            let citizen: [String: Any] = ["kind": "citizen", "idNumber": "11010519491231002x", "name": "张三", "phone": "13800000001", "password": "Hangzhou2026ok"]
+            let citizen: [String: Any] = [
+                "kind": "citizen", "idNumber": "11010519491231002x", "name": "张三", "phone": "13800000001", "password": "Hangzhou2026ok",
+            ]
             let created = try await client.post("/v1/auth/register", json: citizen)
             #expect(created.status == .accepted)
-            let company: [String: Any] = ["kind": "enterprise", "creditCode": "91350100M000100Y43", "name": "某某科技有限公司", "phone": "13900000002", "password": "Company2026ok"]
+            let company: [String: Any] = [
+                "kind": "enterprise", "creditCode": "91350100M000100Y43", "name": "某某科技有限公司", "phone": "13900000002", "password": "Company2026ok",
+            ]
             #expect(try await client.post("/v1/auth/register", json: company).status == .accepted)
             // The new citizen can log in and sees the account.
             let login = try await client.login(["idNumber": "11010519491231002X"], password: "Hangzhou2026ok")
@@ -46,7 +50,8 @@ import OneTripAPI
                 #expect(problem.code == code, "\(fields): \(problem.code)")
                 #expect(problem.errors?.contains { $0.pointer == pointer } == true, "\(fields) should name \(pointer)")
             }
-            let several = try await client.post("/v1/auth/register", json: ["kind": "citizen", "idNumber": "1", "name": "", "phone": "1", "password": "x"])
+            let several = try await client.post(
+                "/v1/auth/register", json: ["kind": "citizen", "idNumber": "1", "name": "", "phone": "1", "password": "x"])
             #expect(try several.problem().code == "validation_failed")
             #expect(try several.problem().errors?.count ?? 0 >= 4)
         }
@@ -85,7 +90,8 @@ import OneTripAPI
             let mismatched = try await client.login(["username": Demo.citizen.idNumber], password: Demo.citizen.password)
             #expect(mismatched.status == .unauthorized)
             let two = try await client.post(
-                "/v1/auth/login", json: ["idNumber": Demo.citizen.idNumber, "username": "admin", "password": "x", "device": ["name": "d", "platform": "cli"]])
+                "/v1/auth/login",
+                json: ["idNumber": Demo.citizen.idNumber, "username": "admin", "password": "x", "device": ["name": "d", "platform": "cli"]])
             #expect(two.status == .badRequest)
         }
     }
@@ -144,7 +150,8 @@ import OneTripAPI
             #expect(foreign.status == .notFound)
             #expect(try await client.get("/v1/me", token: phone.accessToken).status == .ok)
             // The phone revokes the lost tablet.
-            let revoke = try await client.execute(uri: "/v1/me/devices/\(tablet.deviceId)", method: .delete, headers: [.authorization: "Bearer \(phone.accessToken)"])
+            let revoke = try await client.execute(
+                uri: "/v1/me/devices/\(tablet.deviceId)", method: .delete, headers: [.authorization: "Bearer \(phone.accessToken)"])
             #expect(revoke.status == .noContent)
             #expect(try await client.get("/v1/me", token: tablet.accessToken).status == .unauthorized)
             #expect(try await client.post("/v1/auth/refresh", json: ["refreshToken": tablet.refreshToken]).status == .unauthorized)

@@ -1,9 +1,9 @@
 import Crypto
 import Foundation
+import OneTripAPI
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 /// Our access tokens verified by independent implementations — libjwt (C, Debian's libjwt-dev) and joserfc
 /// (Python) — using nothing but the published JWKS. `scripts/test` provides both and sets
@@ -20,7 +20,8 @@ import OneTripAPI
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let verifier = work.appendingPathComponent("verify_libjwt").path
-        let compiled = try run("/usr/bin/env", ["cc", "-O2", repositoryRoot.appendingPathComponent("Tests/interop/verify_libjwt.c").path, "-ljwt", "-o", verifier])
+        let compiled = try run(
+            "/usr/bin/env", ["cc", "-O2", repositoryRoot.appendingPathComponent("Tests/interop/verify_libjwt.c").path, "-ljwt", "-o", verifier])
         try #require(compiled.status == 0, "cc failed: \(compiled.stderr)")
 
         try await withTestApp(.sqlite) { client in
@@ -48,12 +49,14 @@ import OneTripAPI
             let libjwt = try run(verifier, [files.token.path, files.pem.path])
             #expect(libjwt.status == 0, "libjwt refused our token: \(libjwt.stderr)")
             #expect(libjwt.stdout.contains(session.account.id))
-            let joserfc = try run(Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.token.path, files.jwks.path])
+            let joserfc = try run(
+                Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.token.path, files.jwks.path])
             #expect(joserfc.status == 0, "joserfc refused our token: \(joserfc.stderr)")
             #expect(joserfc.stdout.contains(session.account.id))
 
             #expect(try run(verifier, [files.tampered.path, files.pem.path]).status != 0, "libjwt accepted a tampered token")
-            let tamperedJoserfc = try run(Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.tampered.path, files.jwks.path])
+            let tamperedJoserfc = try run(
+                Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.tampered.path, files.jwks.path])
             #expect(tamperedJoserfc.status != 0, "joserfc accepted a tampered token")
         }
     }

@@ -88,30 +88,39 @@ import Testing
         #expect(IPAddress("198.51.100.9\n") == nil && IPAddress("1.2.3") == nil && IPAddress(String(repeating: "1", count: 100)) == nil)
         #expect(throws: ConfigurationError.self) { try TrustedProxies(parsing: ["10.0.0.0/33"]) }
         #expect(throws: ConfigurationError.self) { try TrustedProxies(parsing: ["proxy.local"]) }
-        #expect(try ServerOptions.parse(["--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"]).resolve(environment: [:]).trustedProxies.networks.count == 2)
-        #expect(try ServerOptions.parse([]).resolve(environment: ["APPAPI_TRUSTED_PROXIES": "10.0.0.0/8,192.168.0.0/16"]).trustedProxies.networks.count == 2)
+        #expect(
+            try ServerOptions.parse(["--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"]).resolve(environment: [:]).trustedProxies.networks
+                .count == 2)
+        #expect(
+            try ServerOptions.parse([]).resolve(environment: ["APPAPI_TRUSTED_PROXIES": "10.0.0.0/8,192.168.0.0/16"]).trustedProxies.networks.count
+                == 2)
         #expect(try ServerOptions.parse([]).resolve(environment: [:]).trustedProxies == .none)
     }
 
-    @Test("S31: five failures from an attacker's network lock the identifier there only; the owner logs in from another", arguments: TestEngine.enabled)
+    @Test(
+        "S31: five failures from an attacker's network lock the identifier there only; the owner logs in from another", arguments: TestEngine.enabled)
     func targetedLockoutStaysWithTheAttacker(engine: TestEngine) async throws {
         try await withTestApp(engine, live: true, configure: { $0.trustedProxies = loopbackProxies }) { client, _ in
             let victim = ["idNumber": Demo.citizen2.idNumber]
             for attempt in 0..<LoginThrottle.perIdentifierAndNetwork.limit {
-                let guess = try await client.post("/v1/auth/login", json: Self.loginBody(victim, password: "Guess\(attempt)2026x"), from: "203.0.113.66")
+                let guess = try await client.post(
+                    "/v1/auth/login", json: Self.loginBody(victim, password: "Guess\(attempt)2026x"), from: "203.0.113.66")
                 #expect(guess.status == .unauthorized)
             }
-            let attacker = try await client.post("/v1/auth/login", json: Self.loginBody(victim, password: Demo.citizen2.password), from: "203.0.113.66")
+            let attacker = try await client.post(
+                "/v1/auth/login", json: Self.loginBody(victim, password: Demo.citizen2.password), from: "203.0.113.66")
             #expect(attacker.status == .tooManyRequests, "the attacker's network is locked even with the right password")
             let owner = try await client.post("/v1/auth/login", json: Self.loginBody(victim, password: Demo.citizen2.password), from: "198.51.100.20")
             #expect(owner.status == .ok, "the owner's own network is not locked: \(owner.text)")
             // The cap over all networks: a guesser spread over ten networks locks the identifier everywhere.
             for network in 1...(LoginThrottle.perIdentifier.limit / LoginThrottle.perIdentifierAndNetwork.limit) {
                 for attempt in 0..<LoginThrottle.perIdentifierAndNetwork.limit {
-                    _ = try await client.post("/v1/auth/login", json: Self.loginBody(victim, password: "Spread\(attempt)2026x"), from: "192.0.2.\(network)")
+                    _ = try await client.post(
+                        "/v1/auth/login", json: Self.loginBody(victim, password: "Spread\(attempt)2026x"), from: "192.0.2.\(network)")
                 }
             }
-            let capped = try await client.post("/v1/auth/login", json: Self.loginBody(victim, password: Demo.citizen2.password), from: "198.51.100.21")
+            let capped = try await client.post(
+                "/v1/auth/login", json: Self.loginBody(victim, password: Demo.citizen2.password), from: "198.51.100.21")
             #expect(capped.status == .tooManyRequests)
         }
     }

@@ -61,7 +61,9 @@ struct BookmarkPersister: EntityPersister {
     @Test("A new entity type with a server-side persister runs on the unchanged engine", arguments: TestEngine.enabled)
     func aCapabilityIsAFolderAndOneLineOfWiring(engine: TestEngine) async throws {
         try await withTestAppDatabase(engine) { client, database in
-            let tables = Migration(version: 1000, name: "test bookmarks") { _ in ["CREATE TABLE test_bookmarks (id TEXT PRIMARY KEY, account_id TEXT NOT NULL)"] }
+            let tables = Migration(version: 1000, name: "test bookmarks") { _ in
+                ["CREATE TABLE test_bookmarks (id TEXT PRIMARY KEY, account_id TEXT NOT NULL)"]
+            }
             try await Migrator.migrate(database, migrations: AppMigrations.all + [tables], logger: testLogger)
             let session = try await client.loginCitizen()
             // The one line of wiring: the schema and the registry gain the capability's mutator and persister.
@@ -73,9 +75,12 @@ struct BookmarkPersister: EntityPersister {
                 runtime: .live)
             let identity = Identity(accountID: session.account.id, kind: .citizen, deviceID: session.deviceId)
             let hlc = HLC(physical: Int64(Date().timeIntervalSince1970 * 1000), node: "phone")
-            func args(_ id: String, _ matter: String) -> [UInt8] { SyncJSON.encode(BookmarkSave.Args(bookmarkId: id, matterCode: matter, note: "周一去办")) }
+            func args(_ id: String, _ matter: String) -> [UInt8] {
+                SyncJSON.encode(BookmarkSave.Args(bookmarkId: id, matterCode: matter, note: "周一去办"))
+            }
             let outcome = try await sync.push(
-                clientID: "bookmark-client", mutations: [
+                clientID: "bookmark-client",
+                mutations: [
                     PendingMutation(id: 1, name: BookmarkSave.name, args: args("bm_1", "330100-RE-0004"), hlc: hlc),
                     PendingMutation(id: 2, name: BookmarkSave.name, args: args("bm_2", "NO-SUCH"), hlc: hlc),
                 ], identity: identity)
@@ -84,7 +89,9 @@ struct BookmarkPersister: EntityPersister {
             let bookmark = try #require(page.changes.first { $0.type == Bookmark.entityType })
             #expect(bookmark.scope == .user(session.account.id))
             #expect(try SyncJSON.decoder.decode(Bookmark.self, from: Data(try #require(bookmark.data))).note == "周一去办")
-            let rows = try await database.read { db in try await db.raw("SELECT COUNT(*) AS n FROM test_bookmarks").first()?.decode(column: "n", as: Int.self) }
+            let rows = try await database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM test_bookmarks").first()?.decode(column: "n", as: Int.self)
+            }
             #expect(rows == 1)
         }
     }

@@ -1,10 +1,10 @@
 import Foundation
 import HummingbirdTesting
+import OneTripAPI
 import SyncCore
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 /// The real replica and sync engine against the real server: a phone offline for a week with 50 queued mutations
 /// comes back and ends up with exactly the server's state; every case action a citizen can take offline goes
@@ -64,14 +64,17 @@ import OneTripAPI
             }
             let tablet = try await client.loginCitizen(device: "平板")
             let later = HLC(physical: HybridLogicalClock.systemMillis() + 1000, node: "tablet-0001")
-            _ = try await client.push(tablet.accessToken, clientID: "tablet-0001", mutations: [mutation(1, "profile.update", ["changes": ["nickname": "平板改名"]], hlc: later)])
+            _ = try await client.push(
+                tablet.accessToken, clientID: "tablet-0001", mutations: [mutation(1, "profile.update", ["changes": ["nickname": "平板改名"]], hlc: later)]
+            )
 
             // Back online.
             link.online = true
             let report = try await engine.sync()
             #expect(report.pushed == 50)
             let outbox = try phone.outbox()
-            #expect(outbox.filter { $0.status == .rejected }.map(\.code) == ["invalid_transition"], "only the withdraw that lost the race to approval")
+            #expect(
+                outbox.filter { $0.status == .rejected }.map(\.code) == ["invalid_transition"], "only the withdraw that lost the race to approval")
             #expect(outbox.filter { $0.status == .pending }.isEmpty)
 
             // The phone now equals the server: compare with a fresh replica of the same account.
@@ -121,7 +124,9 @@ import OneTripAPI
             #expect(try phone.entity(Case.self, id: "case_sup_0001")?.state == .submitted, "optimistic")
             link.online = true
             try await engine.sync()
-            for (action, extra) in [("accept", [:]), ("startReview", [:]), ("approve", [:]), ("deliver", ["deliveryMethod": "e_license"]), ("complete", [:])] as [(String, [String: Any])] {
+            for (action, extra) in [
+                ("accept", [:]), ("startReview", [:]), ("approve", [:]), ("deliver", ["deliveryMethod": "e_license"]), ("complete", [:]),
+            ] as [(String, [String: Any])] {
                 #expect(try await client.act(clerk.accessToken, "case_sup_0001", action, extra).status == .ok)
             }
             try await engine.sync()

@@ -3,10 +3,10 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import OneTripAPI
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 @Suite struct OpsTests {
     @Test(arguments: TestEngine.enabled)

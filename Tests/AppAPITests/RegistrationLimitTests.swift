@@ -18,7 +18,8 @@ import Testing
             defer { try? FileManager.default.removeItem(at: dataDir) }
             var arguments = ["--data-dir", dataDir.path, "--trusted-proxy", "127.0.0.1"]
             if case .postgres(let url) = location { arguments += ["--database-url", url.description] }
-            let server = try await ServerProcess.start(arguments: arguments, environment: ["APPAPI_BCRYPT_COST": "11", "APPAPI_REGISTRATIONS_PER_HOUR": "0"])
+            let server = try await ServerProcess.start(
+                arguments: arguments, environment: ["APPAPI_BCRYPT_COST": "11", "APPAPI_REGISTRATIONS_PER_HOUR": "0"])
             let port = server.baseURL.port!
             let read = { @Sendable in RawSocket.exchange(port: port, method: "GET", path: "/v1/matters?limit=1") }
             // What reads cost on this machine right now (other suites run in parallel), to judge the flood against.
@@ -27,10 +28,13 @@ import Testing
             async let flood = onThreads(80) { index in
                 let client = ["X-Forwarded-For": "198.51.\(index / 200).\(index % 200 + 1)"]
                 return index.isMultiple(of: 2)
-                    ? RawSocket.exchange(port: port, method: "POST", path: "/v1/auth/register", headers: client, body: Self.json(FreshIdentity.registration()))
+                    ? RawSocket.exchange(
+                        port: port, method: "POST", path: "/v1/auth/register", headers: client, body: Self.json(FreshIdentity.registration()))
                     : RawSocket.exchange(
                         port: port, method: "POST", path: "/v1/auth/login", headers: client,
-                        body: Self.json(["idNumber": FreshIdentity.residentID(), "password": "Wrong2026password", "device": ["name": "d", "platform": "cli"]]))
+                        body: Self.json([
+                            "idNumber": FreshIdentity.residentID(), "password": "Wrong2026password", "device": ["name": "d", "platform": "cli"],
+                        ]))
             }
             let during = await onThreads(1) { _ in (0..<20).map { _ in read() } }.flatMap { $0 }
             let outcomes = await flood
@@ -50,7 +54,15 @@ import Testing
 
     @Test("S6: when the bcrypt queue is full, logins get 503 server_busy with Retry-After")
     func aFullQueueAnswersBusy() async throws {
-        try await withTestApp(.sqlite, configure: { $0.bcryptCost = 10; $0.dev = false; $0.bcryptThreads = 1; $0.bcryptQueue = 0 }) { client, _ in
+        try await withTestApp(
+            .sqlite,
+            configure: {
+                $0.bcryptCost = 10
+                $0.dev = false
+                $0.bcryptThreads = 1
+                $0.bcryptQueue = 0
+            }
+        ) { client, _ in
             let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
                 for _ in 0..<8 { group.addTask { try await client.login(["idNumber": FreshIdentity.residentID()], password: "Wrong2026password") } }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -69,11 +81,14 @@ import Testing
         try await withMigratedDatabase(engine) { database in
             let pool = BcryptPool(threads: 1, maxQueued: 4)
             let hasher = PasswordHasher(cost: 4, pool: pool)
-            let identity = IdentityService(database: database, tokens: TokenService(database: database), hasher: hasher, registrationsPerHour: 0, runtime: .live)
+            let identity = IdentityService(
+                database: database, tokens: TokenService(database: database), hasher: hasher, registrationsPerHour: 0, runtime: .live)
             let idNumber = FreshIdentity.residentID()
-            try await identity.register(kind: .citizen, idNumber: idNumber, creditCode: nil, name: "甲", phone: "13800000001", password: "First2026pass", network: nil)
+            try await identity.register(
+                kind: .citizen, idNumber: idNumber, creditCode: nil, name: "甲", phone: "13800000001", password: "First2026pass", network: nil)
             let afterFirst = pool.computations
-            try await identity.register(kind: .citizen, idNumber: idNumber, creditCode: nil, name: "乙", phone: "13800000002", password: "Second2026pass", network: nil)
+            try await identity.register(
+                kind: .citizen, idNumber: idNumber, creditCode: nil, name: "乙", phone: "13800000002", password: "Second2026pass", network: nil)
             #expect(pool.computations == afterFirst, "the second registration hashed")
             await pool.shutdown()
         }
@@ -82,12 +97,19 @@ import Testing
     @Test("S6: registrations from one network past the hourly limit get 429 with Retry-After; others are unaffected", arguments: TestEngine.enabled)
     func registrationsAreLimitedPerNetwork(engine: TestEngine) async throws {
         let clock = ManualClock()
-        try await withTestApp(engine, live: true, configure: { $0.trustedProxies = loopbackProxies; $0.runtime = .manual(clock) }) { client, _ in
+        try await withTestApp(
+            engine, live: true,
+            configure: {
+                $0.trustedProxies = loopbackProxies
+                $0.runtime = .manual(clock)
+            }
+        ) { client, _ in
             for _ in 0..<RegistrationThrottle.defaultPerHour {
                 #expect(try await client.post("/v1/auth/register", json: FreshIdentity.registration(), from: "203.0.113.9").status == .accepted)
             }
             // Taken or free, every registration counts, so the limit tells nothing either.
-            let limited = try await client.post("/v1/auth/register", json: FreshIdentity.registration(idNumber: Demo.citizen.idNumber), from: "203.0.113.9")
+            let limited = try await client.post(
+                "/v1/auth/register", json: FreshIdentity.registration(idNumber: Demo.citizen.idNumber), from: "203.0.113.9")
             #expect(limited.status == .tooManyRequests)
             #expect(try limited.problem().code == "too_many_attempts")
             let retry = try #require(limited.headers[.retryAfter].flatMap(Int.init))
@@ -106,16 +128,18 @@ import Testing
             var bodies: Set<String> = []
             for round in 0..<6 {
                 let squat = FreshIdentity.registration(idNumber: Demo.citizen.idNumber, password: "Squat2026pass\(round)")
-                taken.append(try await seconds {
-                    let response = try await client.post("/v1/auth/register", json: squat)
-                    #expect(response.status == .accepted)
-                    bodies.insert(response.text)
-                })
-                free.append(try await seconds {
-                    let response = try await client.post("/v1/auth/register", json: FreshIdentity.registration())
-                    #expect(response.status == .accepted)
-                    bodies.insert(response.text)
-                })
+                taken.append(
+                    try await seconds {
+                        let response = try await client.post("/v1/auth/register", json: squat)
+                        #expect(response.status == .accepted)
+                        bodies.insert(response.text)
+                    })
+                free.append(
+                    try await seconds {
+                        let response = try await client.post("/v1/auth/register", json: FreshIdentity.registration())
+                        #expect(response.status == .accepted)
+                        bodies.insert(response.text)
+                    })
             }
             #expect(bodies == [#"{"status":"accepted"}"#])
             let (t, f) = (median(taken), median(free))
@@ -134,7 +158,8 @@ import Testing
             for who in [Demo.citizen.idNumber, Demo.citizen2.idNumber, "330108199811230170"] {
                 for attempt in 0..<4 {
                     known.append(try await seconds { _ = try await client.login(["idNumber": who], password: "Wrong2026pass\(attempt)") })
-                    unknown.append(try await seconds { _ = try await client.login(["idNumber": FreshIdentity.residentID()], password: "Wrong2026pass") })
+                    unknown.append(
+                        try await seconds { _ = try await client.login(["idNumber": FreshIdentity.residentID()], password: "Wrong2026pass") })
                 }
             }
             let (k, u) = (median(known), median(unknown))
@@ -153,16 +178,21 @@ import Testing
                 #expect(try registered.problem().code == "weak_password")
                 #expect(try registered.problem().errors?.first?.pointer == "/password")
                 let staff = try await client.post(
-                    "/v1/admin/accounts", json: ["kind": "admin", "username": "admin.long", "name": "管理员", "password": password], token: admin.accessToken)
+                    "/v1/admin/accounts", json: ["kind": "admin", "username": "admin.long", "name": "管理员", "password": password],
+                    token: admin.accessToken)
                 #expect(try staff.problem().code == "weak_password")
             }
             // Exactly 72 bytes is fine; a 73rd byte makes another password, which does not log in.
             let idNumber = FreshIdentity.residentID()
-            #expect(try await client.post("/v1/auth/register", json: FreshIdentity.registration(idNumber: idNumber, password: exactly72)).status == .accepted)
+            #expect(
+                try await client.post("/v1/auth/register", json: FreshIdentity.registration(idNumber: idNumber, password: exactly72)).status
+                    == .accepted)
             #expect(try await client.login(["idNumber": idNumber], password: exactly72).status == .ok)
             #expect(try await client.login(["idNumber": idNumber], password: exactly72 + "x").status == .unauthorized)
             // What follows a NUL is not ignored.
-            #expect(try await client.login(["idNumber": Demo.citizen2.idNumber], password: Demo.citizen2.password + "\u{0000}junk").status == .unauthorized)
+            #expect(
+                try await client.login(["idNumber": Demo.citizen2.idNumber], password: Demo.citizen2.password + "\u{0000}junk").status
+                    == .unauthorized)
         }
     }
 }

@@ -57,7 +57,9 @@ import Testing
         let plain = try PostgresURL("postgres://app:s3cret@db.internal:6432/onetrip")
         #expect(plain.tls == .disable && plain.port == 6432 && plain.database == "onetrip" && plain.password == "s3cret")
         #expect(!plain.description.contains("s3cret"))
-        for (mode, expected) in [("disable", PostgresURL.TLSMode.disable), ("require", .require), ("verify-ca", .verifyCA), ("verify-full", .verifyFull)] {
+        for (mode, expected) in [
+            ("disable", PostgresURL.TLSMode.disable), ("require", .require), ("verify-ca", .verifyCA), ("verify-full", .verifyFull),
+        ] {
             #expect(try PostgresURL("postgres://app@db/onetrip?sslmode=\(mode)").tls == expected)
         }
         let rooted = try PostgresURL("postgres://app@db/onetrip?sslmode=verify-full&sslrootcert=/etc/ssl/rds.pem")

@@ -57,7 +57,8 @@ import Testing
                     )
                 }
                 #expect(matters == files.catalog.matters.count)
-                let entities = files.catalog.departments.count + files.catalog.licenseTypes.count + files.catalog.feeItems.count
+                let entities =
+                    files.catalog.departments.count + files.catalog.licenseTypes.count + files.catalog.feeItems.count
                     + files.catalog.matters.count + files.catalog.bundles.count + files.catalog.serviceCenters.count + files.catalog.faq.count
                 #expect(changes == entities)
                 await database.shutdown()

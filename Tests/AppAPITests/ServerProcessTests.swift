@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 @testable import AppAPI
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The server as an operator runs it: a real process, a real socket, signals and restarts.
 @Suite(.serialized) struct ServerProcessTests {

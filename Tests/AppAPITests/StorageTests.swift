@@ -35,7 +35,9 @@ import Testing
                 try await ChangeLog.append([ChangeRecord(scope: .public, type: .faq, id: "d", op: .upsert, data: "{}")], on: db)
             }
             let seqs = try await database.read { db in
-                try await db.raw("SELECT seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map { try $0.decode(column: "seq", as: Int.self) }
+                try await db.raw("SELECT seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map {
+                    try $0.decode(column: "seq", as: Int.self)
+                }
             }
             #expect(seqs == [1, 2, 3])
         }
@@ -80,7 +82,9 @@ import Testing
                 try await group.waitForAll()
             }
             let seqs = try await database.read { db in
-                try await db.raw("SELECT seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map { try $0.decode(column: "seq", as: Int.self) }
+                try await db.raw("SELECT seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map {
+                    try $0.decode(column: "seq", as: Int.self)
+                }
             }
             #expect(seqs == Array(1...80))
         }

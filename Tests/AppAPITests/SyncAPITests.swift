@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import SQLKit
 import SyncCore
+import Synchronization
 import Testing
 
 @testable import AppAPI
@@ -64,23 +65,29 @@ import Testing
         try await withTestApp(engine) { client in
             let session = try await client.loginCitizen()
             let token = session.accessToken
-            let first = try await client.push(token, clientID: "phone-0001", mutations: [
-                mutation(1, "profile.update", ["changes": ["nickname": "老王", "address": "杭州市上城区解放东路18号"]]),
-                mutation(2, "profile.update", ["changes": ["name": "改名"]]),
-                mutation(3, "message.markRead", ["messageId": "no-such-message"]),
-                mutation(4, "no.such.mutator", [:]),
-                mutation(5, "profile.update", ["changes": ["email": "wang@example.cn"]]),
-            ]).json(PushResponse.self)
+            let first = try await client.push(
+                token, clientID: "phone-0001",
+                mutations: [
+                    mutation(1, "profile.update", ["changes": ["nickname": "老王", "address": "杭州市上城区解放东路18号"]]),
+                    mutation(2, "profile.update", ["changes": ["name": "改名"]]),
+                    mutation(3, "message.markRead", ["messageId": "no-such-message"]),
+                    mutation(4, "no.such.mutator", [:]),
+                    mutation(5, "profile.update", ["changes": ["email": "wang@example.cn"]]),
+                ]
+            ).json(PushResponse.self)
             #expect(first.lastMutationId == 5)
             #expect(first.results.map(\.status) == [.applied, .rejected, .rejected, .rejected, .applied])
             #expect(first.results.map(\.code) == [nil, "server_owned_field", "not_found", "unknown_mutator", nil])
             // A retry gets the original verdicts and changes nothing (S23); the same id with other content is refused,
             // never acknowledged as a duplicate (S10); a gap is refused.
-            let retry = try await client.push(token, clientID: "phone-0001", mutations: [
-                mutation(1, "profile.update", ["changes": ["nickname": "老王", "address": "杭州市上城区解放东路18号"]]),
-                mutation(4, "no.such.mutator", [:]), mutation(5, "profile.update", ["changes": ["email": "other@example.cn"]]),
-                mutation(7, "profile.update", ["changes": ["nickname": "跳号"]]),
-            ]).json(PushResponse.self)
+            let retry = try await client.push(
+                token, clientID: "phone-0001",
+                mutations: [
+                    mutation(1, "profile.update", ["changes": ["nickname": "老王", "address": "杭州市上城区解放东路18号"]]),
+                    mutation(4, "no.such.mutator", [:]), mutation(5, "profile.update", ["changes": ["email": "other@example.cn"]]),
+                    mutation(7, "profile.update", ["changes": ["nickname": "跳号"]]),
+                ]
+            ).json(PushResponse.self)
             #expect(retry.results.map(\.status) == [.applied, .rejected, .rejected, .rejected])
             #expect(retry.results.map(\.code) == [nil, "unknown_mutator", "mutation_id_reused", "out_of_order"] && retry.lastMutationId == 5)
 
@@ -99,12 +106,18 @@ import Testing
             let tablet = try await client.loginCitizen(device: "平板")
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             // The tablet edited the nickname later (by HLC) but pushes first; the phone's older edit arrives after.
-            _ = try await client.push(tablet.accessToken, clientID: "tablet-001", mutations: [
-                mutation(1, "profile.update", ["changes": ["nickname": "平板改的"]], hlc: HLC(physical: now - 1000, node: "tablet-001"))
-            ])
-            _ = try await client.push(phone.accessToken, clientID: "phone-0001", mutations: [
-                mutation(1, "profile.update", ["changes": ["nickname": "手机改的", "email": "phone@example.cn"]], hlc: HLC(physical: now - 5000, node: "phone-0001"))
-            ])
+            _ = try await client.push(
+                tablet.accessToken, clientID: "tablet-001",
+                mutations: [
+                    mutation(1, "profile.update", ["changes": ["nickname": "平板改的"]], hlc: HLC(physical: now - 1000, node: "tablet-001"))
+                ])
+            _ = try await client.push(
+                phone.accessToken, clientID: "phone-0001",
+                mutations: [
+                    mutation(
+                        1, "profile.update", ["changes": ["nickname": "手机改的", "email": "phone@example.cn"]],
+                        hlc: HLC(physical: now - 5000, node: "phone-0001"))
+                ])
             let (changes, _, _) = try await client.pullAll(phone.accessToken, clientID: "phone-0001", cursors: ["user:\(phone.account.id)": 0])
             let profile = try #require(changes.last { $0._type == .profile }).entity(Profile.self)
             #expect(profile.nickname == "平板改的", "the later edit wins whatever order the pushes arrive in")
@@ -118,13 +131,19 @@ import Testing
             let fast = try await client.loginCitizen(device: "时钟快一天的手机")
             let normal = try await client.loginCitizen(device: "正常手机")
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            _ = try await client.push(fast.accessToken, clientID: "fast-0001", mutations: [
-                mutation(1, "profile.update", ["changes": ["nickname": "未来"]], hlc: HLC(physical: now + 24 * 3600 * 1000, node: "fast-0001"))
-            ])
+            _ = try await client.push(
+                fast.accessToken, clientID: "fast-0001",
+                mutations: [
+                    mutation(1, "profile.update", ["changes": ["nickname": "未来"]], hlc: HLC(physical: now + 24 * 3600 * 1000, node: "fast-0001"))
+                ])
             try await Task.sleep(for: .milliseconds(5))
-            _ = try await client.push(normal.accessToken, clientID: "normal-001", mutations: [
-                mutation(1, "profile.update", ["changes": ["nickname": "现在"]], hlc: HLC(physical: Int64(Date().timeIntervalSince1970 * 1000) + 61_000, node: "normal-001"))
-            ])
+            _ = try await client.push(
+                normal.accessToken, clientID: "normal-001",
+                mutations: [
+                    mutation(
+                        1, "profile.update", ["changes": ["nickname": "现在"]],
+                        hlc: HLC(physical: Int64(Date().timeIntervalSince1970 * 1000) + 61_000, node: "normal-001"))
+                ])
             let (changes, _, _) = try await client.pullAll(normal.accessToken, clientID: "normal-001", cursors: ["user:\(normal.account.id)": 0])
             #expect(try #require(changes.last { $0._type == .profile }).entity(Profile.self).nickname == "现在")
         }
@@ -155,7 +174,9 @@ import Testing
             // While the slow writer holds seq 1, readers must see nothing rather than seq 2.
             for _ in 0..<20 {
                 let seqs = try await database.read { db in
-                    try await db.raw("SELECT seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map { try $0.decode(column: "seq", as: Int.self) }
+                    try await db.raw("SELECT seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map {
+                        try $0.decode(column: "seq", as: Int.self)
+                    }
                 }
                 #expect(seqs.isEmpty, "a reader saw \(seqs) before seq 1 committed")
                 try await Task.sleep(for: .milliseconds(10))
@@ -164,7 +185,9 @@ import Testing
             try await slow.value
             try await fast.value
             let seqs = try await database.read { db in
-                try await db.raw("SELECT entity_id, seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map { try $0.decode(column: "entity_id", as: String.self) }
+                try await db.raw("SELECT entity_id, seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map {
+                    try $0.decode(column: "entity_id", as: String.self)
+                }
             }
             #expect(seqs == ["slow", "fast"])
         }
@@ -191,7 +214,8 @@ import Testing
             #expect(reset.reset == ["public"])
             #expect(reset.changes.first?.seq ?? 0 <= 10 && reset.hasMore)
             // Up-to-date cursors are unaffected.
-            let fine = try await client.pull(session.accessToken, clientID: "phone-0001", cursors: current.cursors.additionalProperties).json(PullResponse.self)
+            let fine = try await client.pull(session.accessToken, clientID: "phone-0001", cursors: current.cursors.additionalProperties).json(
+                PullResponse.self)
             #expect(fine.reset.isEmpty && fine.changes.isEmpty)
         }
     }
@@ -236,7 +260,7 @@ final class AsyncSignal: Sendable {
             defer { state.waiters = [] }
             return state.waiters
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     func wait() async {
@@ -249,5 +273,3 @@ final class AsyncSignal: Sendable {
         }
     }
 }
-
-import Synchronization

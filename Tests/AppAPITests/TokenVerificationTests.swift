@@ -3,10 +3,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import OneTripAPI
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 /// Every way an access token must be refused (the known jwt-kit pitfalls: README, "Identity and tokens").
 @Suite struct TokenVerificationTests {
@@ -24,7 +24,8 @@ import OneTripAPI
             #expect(try await client.get("/v1/me", token: try Forge.token(header: header, claims: good, key: key)).status == .ok)
 
             var cases: [(String, String)] = []
-            func spoil(_ name: String, header h: [String: Any] = header, claims c: [String: Any] = good, key k: P256.Signing.PrivateKey? = key) throws {
+            func spoil(_ name: String, header h: [String: Any] = header, claims c: [String: Any] = good, key k: P256.Signing.PrivateKey? = key) throws
+            {
                 cases.append((name, try Forge.token(header: h, claims: c, key: k)))
             }
             func with(_ base: [String: Any], _ key: String, _ value: Any?) -> [String: Any] {
@@ -67,8 +68,14 @@ import OneTripAPI
                 #expect(try response.problem().code == "invalid_token", "\(name)")
             }
             // Within the 5 s skew an expired token is still accepted (clock jitter between instances); 30 s late it is not.
-            #expect(try await client.get("/v1/me", token: try Forge.token(header: header, claims: with(good, "exp", Int(Date().timeIntervalSince1970) - 2), key: key)).status == .ok)
-            #expect(try await client.get("/v1/me", token: try Forge.token(header: header, claims: with(good, "exp", Int(Date().timeIntervalSince1970) - 30), key: key)).status == .unauthorized)
+            #expect(
+                try await client.get(
+                    "/v1/me", token: try Forge.token(header: header, claims: with(good, "exp", Int(Date().timeIntervalSince1970) - 2), key: key)
+                ).status == .ok)
+            #expect(
+                try await client.get(
+                    "/v1/me", token: try Forge.token(header: header, claims: with(good, "exp", Int(Date().timeIntervalSince1970) - 30), key: key)
+                ).status == .unauthorized)
         }
     }
 

@@ -151,13 +151,17 @@ import Testing
         try await withServer { server in
             let terminal = try Terminal(server: server)
             let swarm = try await terminal.run(
-                ["swarm", "--json", "--phones", "6", "--duration", "4s", "--two-device-share", "0.5", "--think", "200ms", "--clerks", "4"], timeout: .seconds(180))
+                ["swarm", "--json", "--phones", "6", "--duration", "4s", "--two-device-share", "0.5", "--think", "200ms", "--clerks", "4"],
+                timeout: .seconds(180))
             #expect(swarm.status == 0, "\(swarm.stderr)")
             let report = swarm.object
             #expect(report["devicesChecked"] as? Int == 6)
             #expect(report["devicesConverged"] as? Int == 6)
             #expect((report["operations"] as? Int ?? 0) > 0)
-            #expect((report["lines"] as? [[String: Any]])?.contains { $0["name"] as? String == "apply" || $0["name"] as? String == "apply (offline, local)" } == true)
+            #expect(
+                (report["lines"] as? [[String: Any]])?.contains {
+                    $0["name"] as? String == "apply" || $0["name"] as? String == "apply (offline, local)"
+                } == true)
         }
     }
 }

@@ -16,7 +16,8 @@ import Testing
             #expect(anonymous.stderr.contains("login"))
 
             let registered = try await terminal.ok([
-                "--profile", "phone", "--json", "register", "--id-number", idNumber, "--name", "测试用户", "--phone", "13812345678", "--password", "Cli2026test",
+                "--profile", "phone", "--json", "register", "--id-number", idNumber, "--name", "测试用户", "--phone", "13812345678", "--password",
+                "Cli2026test",
             ])
             let account = registered.object["account"] as? [String: Any]
             #expect(account?["name"] as? String == "测试用户")
@@ -97,7 +98,10 @@ import Testing
             // The server is gone: the catalog still answers from the replica …
             let found = try await terminal.ok(["--json", "catalog", "search", "营业执照"])
             #expect(!found.array.isEmpty)
-            #expect(found.array.allSatisfy { ($0["name"] as? String ?? "").contains("营业执照") || ($0["keywords"] as? [String] ?? []).contains { $0.contains("营业执照") } })
+            #expect(
+                found.array.allSatisfy {
+                    ($0["name"] as? String ?? "").contains("营业执照") || ($0["keywords"] as? [String] ?? []).contains { $0.contains("营业执照") }
+                })
             let idCardOnly = try await terminal.ok(["--json", "catalog", "search", "--id-card-only", "--limit", "100"])
             #expect(idCardOnly.array.count == 36)
             let shown = try await terminal.ok(["catalog", "show", "330100-RE-0004"])
@@ -148,7 +152,10 @@ import Testing
 
 @Suite struct GlobalOptionTests {
     @Test func optionsBeforeTheSubcommandMoveBehindIt() {
-        #expect(AppCLI.hoistingGlobalOptions(["--profile", "a", "--json", "catalog", "search", "x"]) == ["catalog", "search", "x", "--profile", "a", "--json"])
+        #expect(
+            AppCLI.hoistingGlobalOptions(["--profile", "a", "--json", "catalog", "search", "x"]) == [
+                "catalog", "search", "x", "--profile", "a", "--json",
+            ])
         #expect(AppCLI.hoistingGlobalOptions(["--server=http://h", "cases"]) == ["cases", "--server=http://h"])
         #expect(AppCLI.hoistingGlobalOptions(["cases", "--json"]) == ["cases", "--json"])
         #expect(AppCLI.hoistingGlobalOptions(["--json", "edit", "c", "--", "-x"]) == ["edit", "c", "--json", "--", "-x"])

@@ -70,7 +70,9 @@ enum AppointmentFixtures {
 
     /// An account's device a week before `monday`.
     static func phone(_ account: String, at millis: Int64 = CaseFixtures.at("2026-05-25", 8)) -> MutationContext {
-        MutationContext(accountID: account, role: .citizen, clientID: "phone_\(account)", hlc: HLC(physical: millis, node: "phone_\(account)"), now: millis, authoritative: true)
+        MutationContext(
+            accountID: account, role: .citizen, clientID: "phone_\(account)", hlc: HLC(physical: millis, node: "phone_\(account)"), now: millis,
+            authoritative: true)
     }
 }
 

@@ -17,7 +17,8 @@ import Testing
         let created = F.at("2026-09-29", 8)
         try store.push(CaseSaveDraft.self, .init(caseId: "case_1", matter: F.transfer, fields: F.transferFields), F.phone(created))
         for edit in edits {
-            let context = MutationContext(accountID: F.applicantID, role: .citizen, clientID: edit.hlc.node, hlc: edit.hlc, now: edit.hlc.physical, authoritative: true)
+            let context = MutationContext(
+                accountID: F.applicantID, role: .citizen, clientID: edit.hlc.node, hlc: edit.hlc, now: edit.hlc.physical, authoritative: true)
             try store.push(CaseSaveDraft.self, .init(caseId: "case_1", matter: F.transfer, fields: edit.fields), context)
         }
         return store
@@ -60,7 +61,9 @@ import Testing
     @Test func aStaleEditWritesNothing() throws {
         var store = try applying([Edit(fields: ["买受人": "王芳"], hlc: HLC(physical: F.at("2026-09-29", 10), node: "phone_a"))])
         let before = store.rows
-        let stale = MutationContext(accountID: F.applicantID, role: .citizen, clientID: "tablet_b", hlc: HLC(physical: F.at("2026-09-29", 9), node: "tablet_b"), now: 0, authoritative: true)
+        let stale = MutationContext(
+            accountID: F.applicantID, role: .citizen, clientID: "tablet_b", hlc: HLC(physical: F.at("2026-09-29", 9), node: "tablet_b"), now: 0,
+            authoritative: true)
         #expect(try store.push(CaseSaveDraft.self, .init(caseId: "case_1", matter: F.transfer, fields: ["买受人": "张伟"]), stale).isEmpty)
         #expect(store.rows == before)
     }

@@ -45,7 +45,8 @@ struct CaseStore {
 extension CaseFixtures {
     /// A phone of the applicant at `millis` (its HLC and wall clock agree).
     static func phone(_ millis: Int64, account: String = applicantID, client: String = "phone_a") -> MutationContext {
-        MutationContext(accountID: account, role: .citizen, clientID: client, hlc: HLC(physical: millis, node: client), now: millis, authoritative: false)
+        MutationContext(
+            accountID: account, role: .citizen, clientID: client, hlc: HLC(physical: millis, node: client), now: millis, authoritative: false)
     }
 
     static let transferFields = ["买受人": "张伟", "出卖人": "李娜", "坐落": "杭州市西湖区文三路 1 号 2 幢 301 室"]
@@ -206,7 +207,8 @@ extension CaseFixtures {
         #expect(caseRejection { try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: twice), F.phone(now)) } == "invalid_args")
         let badHash = [SubmittedMaterial(name: "不动产权证书", blobSha256: "ABC")]
         #expect(caseRejection { try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: badHash), F.phone(now)) } == "invalid_args")
-        try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: F.files(F.transfer.materials.filter(\.required).map(\.name))), F.phone(now))
+        try store.push(
+            CaseSubmit.self, .init(caseId: "case_1", materials: F.files(F.transfer.materials.filter(\.required).map(\.name))), F.phone(now))
         #expect(caseRejection { try store.push(CaseSubmit.self, .init(caseId: "case_1", materials: []), F.phone(now)) } == "invalid_transition")
         // Another account's case is answered as if it did not exist.
         #expect(
@@ -229,7 +231,9 @@ extension CaseFixtures {
         #expect(caseRejection { try store.push(CaseSubmit.self, submit, server) } == "invalid_args")
         #expect(store.case()?.state == .draft)
         // Uploaded by the applicant: the server loads a BlobRef for each file, and the submission goes through.
-        for sha in materials.compactMap(\.blobSha256) { store.rows[EntityKey(.blob, sha)] = SyncJSON.encode(BlobRef(sha256: sha, size: 1, contentType: "application/pdf")) }
+        for sha in materials.compactMap(\.blobSha256) {
+            store.rows[EntityKey(.blob, sha)] = SyncJSON.encode(BlobRef(sha256: sha, size: 1, contentType: "application/pdf"))
+        }
         try store.push(CaseSubmit.self, submit, server)
         #expect(store.case()?.state == .submitted)
     }

@@ -11,9 +11,18 @@ import Testing
     static let vectors: [(name: String, edits: [(value: String, hlc: HLC)], expected: String)] = [
         ("later physical time wins", [("旧", HLC(physical: 1000, node: a)), ("新", HLC(physical: 2000, node: b))], "新"),
         ("later edit arriving first still wins", [("新", HLC(physical: 2000, node: b)), ("旧", HLC(physical: 1000, node: a))], "新"),
-        ("same millisecond: higher logical counter wins", [("一", HLC(physical: 1000, logical: 2, node: a)), ("二", HLC(physical: 1000, logical: 1, node: b))], "一"),
-        ("full tie on time: higher client id wins", [("乙", HLC(physical: 1000, logical: 0, node: b)), ("甲", HLC(physical: 1000, logical: 0, node: a))], "乙"),
-        ("a replayed edit changes nothing", [("x", HLC(physical: 5, node: a)), ("y", HLC(physical: 6, node: b)), ("x", HLC(physical: 5, node: a))], "y"),
+        (
+            "same millisecond: higher logical counter wins",
+            [("一", HLC(physical: 1000, logical: 2, node: a)), ("二", HLC(physical: 1000, logical: 1, node: b))], "一"
+        ),
+        (
+            "full tie on time: higher client id wins",
+            [("乙", HLC(physical: 1000, logical: 0, node: b)), ("甲", HLC(physical: 1000, logical: 0, node: a))], "乙"
+        ),
+        (
+            "a replayed edit changes nothing",
+            [("x", HLC(physical: 5, node: a)), ("y", HLC(physical: 6, node: b)), ("x", HLC(physical: 5, node: a))], "y"
+        ),
     ]
 
     @Test(arguments: 0..<vectors.count)
@@ -32,7 +41,9 @@ import Testing
         let base = Profile(id: "acc", name: "王", kind: "citizen")
         func apply(_ changes: ProfileUpdate.ProfileChanges, _ hlc: HLC, to profile: Profile) throws -> Profile {
             var state = MutationState(entities: [EntityKey(.profile, "acc"): SyncJSON.encode(profile)])
-            try ProfileUpdate.apply(.init(changes: changes), to: &state, context: MutationContext(accountID: "acc", role: .citizen, clientID: hlc.node, hlc: hlc, now: 0, authoritative: true))
+            try ProfileUpdate.apply(
+                .init(changes: changes), to: &state,
+                context: MutationContext(accountID: "acc", role: .citizen, clientID: hlc.node, hlc: hlc, now: 0, authoritative: true))
             return try #require(try state.get(Profile.self, id: "acc"))
         }
         let phone = (ProfileUpdate.ProfileChanges(nickname: "手机", email: "a@b.cn"), HLC(physical: 100, node: Self.a))

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import SyncCore
+import Synchronization
 import Testing
 
 /// A wall clock the tests move by hand, shared by replicas and the fake server.
@@ -287,7 +287,8 @@ final class FakeSyncServer: Sendable {
                 }
                 last = mutation.id
                 s.processed[clientID, default: [:]][mutation.id, default: 0] += 1
-                let context = MutationContext(accountID: accountID, role: .citizen, clientID: clientID, hlc: s.clock.admit(mutation.hlc), now: clock.now, authoritative: true)
+                let context = MutationContext(
+                    accountID: accountID, role: .citizen, clientID: clientID, hlc: s.clock.admit(mutation.hlc), now: clock.now, authoritative: true)
                 let result: MutationResult
                 do {
                     let mutator = try SyncSchema.oneTrip.mutator(named: mutation.name)
@@ -351,7 +352,9 @@ enum SyncFixtures {
 }
 
 @Suite struct ReplicaFakeServerTests {
-    @Test("S23: retries get their original verdict; reused ids and gaps are refused") func retriesGetTheirOriginalVerdictReusedIdsAndGapsAreRefused() throws {
+    @Test("S23: retries get their original verdict; reused ids and gaps are refused") func retriesGetTheirOriginalVerdictReusedIdsAndGapsAreRefused()
+        throws
+    {
         let clock = ManualWallClock()
         let server = SyncFixtures.server(clock: clock, messages: 2)
         let args = SyncJSON.encode(MessageMarkRead.Args(messageId: "m0"))

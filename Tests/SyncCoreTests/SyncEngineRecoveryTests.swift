@@ -173,7 +173,9 @@ final class ReplicaFiles {
         #expect(try phone.replica.epochs().keys.sorted() == [.public])
     }
 
-    @Test("S38: a fast device's earlier edit loses to an honest device's later one") func aFastDevicesEditMadeEarlierLosesToAnHonestDevicesLaterEdit() async throws {
+    @Test("S38: a fast device's earlier edit loses to an honest device's later one") func aFastDevicesEditMadeEarlierLosesToAnHonestDevicesLaterEdit()
+        async throws
+    {
         let server = SyncFixtures.server(clock: clock)
         let twoHours: Int64 = 7_200_000
         let fast = engine(try Replica(path: nil, wallClock: { [clock] in clock.now + twoHours }), server)

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import SyncCore
+import Synchronization
 import Testing
 
 @Suite struct SyncEngineTests {
@@ -266,8 +266,8 @@ extension SyncLocked where Value == Int {
     }
 }
 
-fileprivate extension Duration {
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+extension Duration {
+    fileprivate var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 @Suite struct SyncEngineRefusalTests {
@@ -290,7 +290,7 @@ fileprivate extension Duration {
 }
 
 #if DEBUG
-private let buildKind = "debug build"
+    private let buildKind = "debug build"
 #else
-private let buildKind = "release build"
+    private let buildKind = "release build"
 #endif

@@ -36,7 +36,10 @@ struct SeedCommand: AsyncParsableCommand {
                 try await seeder.seedSynthetic(matters: total) { done in
                     let width = 30
                     let filled = width * done / total
-                    FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) synthetic matters".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) synthetic matters"
+                                .utf8))
                 }
                 FileHandle.standardError.write(Data("\n".utf8))
             }
@@ -46,7 +49,8 @@ struct SeedCommand: AsyncParsableCommand {
                     from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
                 print("demo accounts created: \(created)")
             } else if demoAccounts {
-                if let password = try await BootstrapAdmin.createIfNeeded(in: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads) {
+                if let password = try await BootstrapAdmin.createIfNeeded(in: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
+                {
                     print("admin account created: username \(BootstrapAdmin.username), password \(password)")
                     print("This password is shown only now: store it in your password manager. No demo accounts were created (they need --dev).")
                 } else {

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import OpenAPIRuntime
 import SyncCore
+import Synchronization
 
 /// `appcli bench`: measures the sync budgets (BENCHMARKS.md) against a running server, each as a ratio to a
 /// baseline measured in the same run on the same machine. Start the server with `scripts/bench`, which seeds a
@@ -18,7 +19,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Phases to run: hello,pull,initial,push (comma-separated).") var phases: String = "hello,pull,initial,push"
 
     func run() async throws {
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, phones))))
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(
+                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, phones))))
         do {
             try await measure(http: http)
         } catch {
@@ -43,7 +47,9 @@ struct BenchCommand: AsyncParsableCommand {
         if wanted.contains("pull") {
             let phone = try await BenchPhone.register(server: server, http: http, label: "bench-pull")
             let cursors = try await phone.catchUp()
-            let result = await LoadLoop.run(name: "POST /v1/sync/pull (up to date, authenticated)", concurrency: concurrency, duration: .seconds(duration)) { _, _ in
+            let result = await LoadLoop.run(
+                name: "POST /v1/sync/pull (up to date, authenticated)", concurrency: concurrency, duration: .seconds(duration)
+            ) { _, _ in
                 let page = try await phone.pull(cursors: cursors, limit: 500)
                 guard page.changes.isEmpty else { throw CLIError.unexpected(-1) }
             }
@@ -58,8 +64,14 @@ struct BenchCommand: AsyncParsableCommand {
             let result = try await InitialSyncBench.run(phone: phone, http: http, server: server)
             let rate = Double(result.entities) / result.seconds
             print("initial sync into a fresh replica (\(result.entities) entities, \(result.pages) pages)")
-            print(String(format: "  %.2f s (budget ≤ 1 s) %@   %.0f entities/s (budget ≥ 20000) %@", result.seconds, result.seconds <= 1 ? "PASS" : "MISS", rate, rate >= 20000 ? "PASS" : "MISS"))
-            print(String(format: "  page payload / entity JSON: %.2f (budget ≤ 1.20) %@", result.payloadRatio, result.payloadRatio <= 1.2 ? "PASS" : "MISS"))
+            print(
+                String(
+                    format: "  %.2f s (budget ≤ 1 s) %@   %.0f entities/s (budget ≥ 20000) %@", result.seconds, result.seconds <= 1 ? "PASS" : "MISS",
+                    rate, rate >= 20000 ? "PASS" : "MISS"))
+            print(
+                String(
+                    format: "  page payload / entity JSON: %.2f (budget ≤ 1.20) %@", result.payloadRatio, result.payloadRatio <= 1.2 ? "PASS" : "MISS"
+                ))
         }
         if wanted.contains("push") {
             print("registering \(phones) phones…")
@@ -72,7 +84,9 @@ struct BenchCommand: AsyncParsableCommand {
             let phonesArray = fleet
             let batch = self.batch
             let applied = Counter()
-            let result = await LoadLoop.run(name: "POST /v1/sync/push (\(batch) mutations each, \(phones) phones)", concurrency: phones, duration: .seconds(duration)) { worker, iteration in
+            let result = await LoadLoop.run(
+                name: "POST /v1/sync/push (\(batch) mutations each, \(phones) phones)", concurrency: phones, duration: .seconds(duration)
+            ) { worker, iteration in
                 let outcome = try await phonesArray[worker].pushEdits(count: batch, iteration: iteration)
                 applied.add(outcome)
             }
@@ -88,11 +102,14 @@ struct BenchCommand: AsyncParsableCommand {
         print(result.name)
         print(
             String(
-                format: "  %.0f req/s   p50 %.2f ms   p90 %.2f ms   p99 %.2f ms   max %.2f ms   (%llu ok)", result.throughput, result.percentileMillis(50),
+                format: "  %.0f req/s   p50 %.2f ms   p90 %.2f ms   p99 %.2f ms   max %.2f ms   (%llu ok)", result.throughput,
+                result.percentileMillis(50),
                 result.percentileMillis(90), result.percentileMillis(99), result.percentileMillis(100), result.completed
             )
         )
-        if !result.errors.isEmpty { print("  errors: \(result.errors.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))") }
+        if !result.errors.isEmpty {
+            print("  errors: \(result.errors.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))")
+        }
     }
 }
 
@@ -101,5 +118,3 @@ final class Counter: Sendable {
     func add(_ n: Int) { storage.withLock { $0 += n } }
     var value: Int { storage.withLock { $0 } }
 }
-
-import Synchronization

@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
-import OpenAPIRuntime
-import Synchronization
-import SyncCore
 import OneTripAPI
+import OpenAPIRuntime
+import SyncCore
+import Synchronization
 
 /// A simulated phone for load tests: a freshly registered citizen with one device, one sync client id and a
 /// counter of mutation ids.
@@ -24,9 +24,11 @@ final class BenchPhone: Sendable {
         let idNumber = SyntheticIdentity.residentID()
         let password = "Bench2026" + String(idNumber.suffix(6))
         let phone = "13" + String(format: "%09d", Int.random(in: 0..<1_000_000_000))
-        let registered = try await connection.client.register(body: .json(.init(kind: .citizen, idNumber: idNumber, name: "压测用户", phone: phone, password: password)))
+        let registered = try await connection.client.register(
+            body: .json(.init(kind: .citizen, idNumber: idNumber, name: "压测用户", phone: phone, password: password)))
         guard case .accepted = registered else { throw CLIError.unexpected(0) }
-        let login = try await connection.client.login(body: .json(.init(idNumber: idNumber, password: password, device: .init(name: label, platform: .cli))))
+        let login = try await connection.client.login(
+            body: .json(.init(idNumber: idNumber, password: password, device: .init(name: label, platform: .cli))))
         guard case .ok(let ok) = login else { throw CLIError.unexpected(0) }
         let tokens = try ok.body.json
         connection.bearer.current = tokens.accessToken
@@ -66,7 +68,8 @@ final class BenchPhone: Sendable {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let mutations = try (0..<count).map { offset in
             let args = try OpenAPIObjectContainer(unvalidatedValue: ["changes": ["nickname": "第\(iteration)轮\(offset)"]])
-            return Components.Schemas.PushMutation(id: first + offset, name: "profile.update", args: args, hlc: HLC(physical: now, logical: Int32(offset), node: clientID).description)
+            return Components.Schemas.PushMutation(
+                id: first + offset, name: "profile.update", args: args, hlc: HLC(physical: now, logical: Int32(offset), node: clientID).description)
         }
         let output = try await connection.client.syncPush(body: .json(.init(clientId: clientID, mutations: mutations)))
         guard case .ok(let ok) = output else { throw CLIError.unexpected(0) }

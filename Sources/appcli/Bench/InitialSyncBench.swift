@@ -21,7 +21,9 @@ enum InitialSyncBench {
         let report = try await engine.sync()
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Result(seconds: seconds, entities: report.entities, pages: report.pages, payloadRatio: try await payloadRatio(phone: phone, http: http, server: server))
+        return Result(
+            seconds: seconds, entities: report.entities, pages: report.pages,
+            payloadRatio: try await payloadRatio(phone: phone, http: http, server: server))
     }
 
     /// Bytes of one raw 2000-change page over the bytes of the entity JSON inside it.

@@ -35,7 +35,8 @@ struct LoadLoop {
                         do {
                             try await operation(worker, iteration)
                             let elapsed = clock.now - began
-                            _ = local.record(UInt64(max(1, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)))
+                            _ = local.record(
+                                UInt64(max(1, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)))
                         } catch {
                             errors[LoadLoop.code(of: error), default: 0] += 1
                         }
@@ -66,5 +67,6 @@ struct LoadLoop {
 
 /// Totals shared by the workers of a load loop.
 private final class Accumulator: Sendable {
-    let state = Mutex((histogram: Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three), errors: [String: Int]()))
+    let state = Mutex(
+        (histogram: Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three), errors: [String: Int]()))
 }

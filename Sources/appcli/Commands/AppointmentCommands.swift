@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SyncCore
 import OneTripAPI
+import SyncCore
 
 /// `appcli appointments [list|centers|slots|book|cancel]`: 预约 at service centres. Booking and cancelling go through
 /// the `appointment.book` / `appointment.cancel` mutators on the replica, so they work offline; a phone knows the
@@ -108,7 +108,9 @@ struct AppointmentsCommand: AsyncParsableCommand {
                 }
                 let booked = try replica.entity(Appointment.self, id: id)
                 if global.json { return try printJSON(booked) }
-                print("\(id): \(booked.map { "\($0.day) \($0.start)–\($0.end) at \($0.centerId)" } ?? slot) — " + (committed.synced ? "booked" : "queued (offline)"))
+                print(
+                    "\(id): \(booked.map { "\($0.day) \($0.start)–\($0.end) at \($0.centerId)" } ?? slot) — "
+                        + (committed.synced ? "booked" : "queued (offline)"))
             }
         }
     }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import OneTripAPI
 import OpenAPIRuntime
 import SyncCore
-import OneTripAPI
 
 /// How materials are handed in, shared by `apply`, `submit` and `supplement`.
 struct MaterialOptions: ParsableArguments {
@@ -38,7 +38,8 @@ struct MaterialOptions: ParsableArguments {
             try add(SubmittedMaterial(name: name, eLicenseType: String(value[..<colon]), eLicenseId: String(value[value.index(after: colon)...])))
         }
         if !files.isEmpty && session.isOffline {
-            throw CLIError.usage("material files are uploaded to the server, and this profile is offline: go online, or hand them in with --paper NAME")
+            throw CLIError.usage(
+                "material files are uploaded to the server, and this profile is offline: go online, or hand them in with --paper NAME")
         }
         for spec in files {
             let (name, path) = try split(spec, "--material NAME=FILE")

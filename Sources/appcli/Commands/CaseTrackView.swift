@@ -77,10 +77,12 @@ struct CaseTrackView: Encodable {
             lines.append("表单：" + item.form.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "  "))
         }
         if !item.materials.isEmpty {
-            lines.append("材料：" + item.materials.map { material in
-                let how = material.blobSha256.map { "文件 \($0.prefix(8))…" } ?? material.eLicenseType.map { "电子证照 \($0)" } ?? "纸质"
-                return "\(material.name)（\(how)）"
-            }.joined(separator: "、"))
+            lines.append(
+                "材料："
+                    + item.materials.map { material in
+                        let how = material.blobSha256.map { "文件 \($0.prefix(8))…" } ?? material.eLicenseType.map { "电子证照 \($0)" } ?? "纸质"
+                        return "\(material.name)（\(how)）"
+                    }.joined(separator: "、"))
         }
         if let delivery = item.delivery {
             lines.append("送达：\(delivery.method.rawValue)" + (delivery.trackingNumber.map { " 运单 \($0)" } ?? ""))

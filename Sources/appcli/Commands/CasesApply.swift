@@ -61,11 +61,17 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             // Say everything that is missing at once (一次性告知), before anything is queued.
             if !draft && !missing.isEmpty {
-                throw CLIError.usage("missing materials — \(missing.joined(separator: "; ")). Give them with --material/--paper/--license, --rest-on-paper, or keep a --draft")
+                throw CLIError.usage(
+                    "missing materials — \(missing.joined(separator: "; ")). Give them with --material/--paper/--license, --rest-on-paper, or keep a --draft"
+                )
             }
             var changes: [(name: String, args: any Encodable)] = []
             for plan in plans {
-                changes.append((CaseSaveDraft.name, CaseSaveDraft.Args(caseId: plan.caseID, matter: plan.matter, bundleSubmissionId: bundleSubmissionID, fields: form)))
+                changes.append(
+                    (
+                        CaseSaveDraft.name,
+                        CaseSaveDraft.Args(caseId: plan.caseID, matter: plan.matter, bundleSubmissionId: bundleSubmissionID, fields: form)
+                    ))
                 if !draft, let submit = plan.submit { changes.append((CaseSubmit.name, submit)) }
             }
             let committed = try await commit(session, changes)
@@ -127,5 +133,7 @@ func printCases(_ cases: [Case], session: Session, committed: CommittedChange) t
     var table = Table(["办件编号", "事项", "状态"])
     for item in cases { table.append([item.id, clip(item.matterName, 30), item.state.label]) }
     print(table.render())
-    print(committed.synced ? "synced with the server" : "offline: queued in the outbox (\(committed.ids.count) change(s)); `appcli offline off` sends them")
+    print(
+        committed.synced
+            ? "synced with the server" : "offline: queued in the outbox (\(committed.ids.count) change(s)); `appcli offline off` sends them")
 }

@@ -36,7 +36,9 @@ struct CasesCommand: AsyncParsableCommand {
             if let state { cases = cases.filter { $0.state.rawValue == state } }
             cases = Array(cases.prefix(limit))
             if global.json { return try printJSON(cases) }
-            guard !cases.isEmpty else { return print(remote ? "no cases on the server" : "no cases on this device (run `appcli sync` to fetch them)") }
+            guard !cases.isEmpty else {
+                return print(remote ? "no cases on the server" : "no cases on this device (run `appcli sync` to fetch them)")
+            }
             var table = Table(["办件编号", "事项", "状态", "提交", "承诺办结", "到现场", ""])
             for item in cases {
                 table.append([
@@ -97,7 +99,9 @@ struct SupplementCommand: AsyncParsableCommand {
     @OptionGroup var materials: MaterialOptions
 
     func run() async throws {
-        guard !materials.isEmpty else { throw CLIError.usage("give the materials: --material NAME=FILE, --paper NAME, --license NAME=TYPE:ID or --rest-on-paper") }
+        guard !materials.isEmpty else {
+            throw CLIError.usage("give the materials: --material NAME=FILE, --paper NAME, --license NAME=TYPE:ID or --rest-on-paper")
+        }
         try await withSession(global) { session in
             _ = try session.requireAccount()
             let replica = try session.replica

@@ -29,14 +29,18 @@ struct CatalogCommand: AsyncParsableCommand {
                 let replica = try catalogReplica(session)
                 let wantedDomain = domain.flatMap(MatterDomain.init(rawValue:))
                 let found = try replica.searchMatters(keywords.isEmpty ? nil : keywords.joined(separator: " "), limit: .max).filter { matter in
-                    (wantedDomain == nil || matter.domain == wantedDomain) && (!idCardOnly || matter.idCardOnly) && (!fullyOnline || matter.fullyOnline)
+                    (wantedDomain == nil || matter.domain == wantedDomain) && (!idCardOnly || matter.idCardOnly)
+                        && (!fullyOnline || matter.fullyOnline)
                 }
                 let page = Array(found.prefix(limit))
                 if global.json { return try printJSON(page) }
                 guard !page.isEmpty else { return print("no matter matches") }
                 var table = Table(["编码", "事项", "部门", "跑动", "承诺时限"])
                 for matter in page {
-                    table.append([matter.code, clip(matter.name, 30), clip(matter.departmentName ?? matter.departmentId, 20), "\(matter.onsiteVisits)次", promise(matter)])
+                    table.append([
+                        matter.code, clip(matter.name, 30), clip(matter.departmentName ?? matter.departmentId, 20), "\(matter.onsiteVisits)次",
+                        promise(matter),
+                    ])
                 }
                 print(table.render())
                 if found.count > page.count { print("… \(found.count - page.count) more; narrow the search or raise --limit") }
@@ -58,7 +62,8 @@ struct CatalogCommand: AsyncParsableCommand {
                 if global.json { return try printJSON(matter) }
                 let bundles = try replica.entities(MatterBundle.self).filter { $0.matterCodes.contains(matter.code) }
                 print("\(matter.name)  [\(matter.code)]")
-                print("部门：\(matter.departmentName ?? matter.departmentId)    领域：\(matter.domain.label)    \(matter.kind == .immediate ? "即办件" : "承诺件")")
+                print(
+                    "部门：\(matter.departmentName ?? matter.departmentId)    领域：\(matter.domain.label)    \(matter.kind == .immediate ? "即办件" : "承诺件")")
                 print("法定时限：\(matter.legalDays)个工作日    承诺时限：\(promise(matter))    到现场：\(matter.onsiteVisits)次")
                 let flags = [(matter.fullyOnline, "全程网办"), (matter.idCardOnly, "仅凭身份证可办"), (matter.expressDelivery, "可快递送达")]
                     .filter(\.0).map(\.1)
@@ -104,7 +109,9 @@ struct BundlesCommand: AsyncParsableCommand {
             if global.json { return try printJSON(bundles) }
             var table = Table(["编码", "一件事", "事项数", "承诺时限"])
             for bundle in bundles {
-                table.append([bundle.code, bundle.name, "\(bundle.matterCodes.count)", bundle.promisedDays.map { $0 == 0 ? "当日" : "\($0)个工作日" } ?? "—"])
+                table.append([
+                    bundle.code, bundle.name, "\(bundle.matterCodes.count)", bundle.promisedDays.map { $0 == 0 ? "当日" : "\($0)个工作日" } ?? "—",
+                ])
             }
             print(table.render())
         }

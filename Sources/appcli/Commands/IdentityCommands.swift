@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SyncCore
 import OneTripAPI
+import SyncCore
 
 /// `appcli register`: a citizen (resident ID) or an enterprise (credit code); logs this profile in afterwards.
 struct RegisterCommand: AsyncParsableCommand {
@@ -24,7 +24,10 @@ struct RegisterCommand: AsyncParsableCommand {
         try await withSession(global) { session in
             try session.requireOnline("register")
             let output = try await session.client.register(
-                body: .json(.init(kind: idNumber != nil ? .citizen : .enterprise, idNumber: idNumber, creditCode: creditCode, name: name, phone: phone, password: secret)))
+                body: .json(
+                    .init(
+                        kind: idNumber != nil ? .citizen : .enterprise, idNumber: idNumber, creditCode: creditCode, name: name, phone: phone,
+                        password: secret)))
             // The server answers a free and a taken identifier alike (202): only logging in tells them apart.
             guard case .accepted = output else { throw CLIError.from(output) }
             if noLogin {
@@ -33,7 +36,8 @@ struct RegisterCommand: AsyncParsableCommand {
                 return
             }
             do {
-                try await LoginCommand.logIn(session, identifier: .init(idNumber: idNumber, creditCode: creditCode), password: secret, deviceName: nil, sync: true)
+                try await LoginCommand.logIn(
+                    session, identifier: .init(idNumber: idNumber, creditCode: creditCode), password: secret, deviceName: nil, sync: true)
             } catch CLIError.problem(var problem) where problem.code == "invalid_credentials" {
                 problem.detail =
                     "The registration was accepted, but this identifier was registered before, with another password. If that was not you, "
@@ -86,7 +90,10 @@ struct LoginCommand: AsyncParsableCommand {
         let device = Components.Schemas.DeviceRegistration(
             name: String((deviceName ?? "appcli \(session.store.name)@\(host)").prefix(64)), platform: .cli, publicKey: key.publicJWK)
         let output = try await session.client.login(
-            body: .json(.init(idNumber: identifier.idNumber, creditCode: identifier.creditCode, username: identifier.username, password: password, device: device)))
+            body: .json(
+                .init(
+                    idNumber: identifier.idNumber, creditCode: identifier.creditCode, username: identifier.username, password: password,
+                    device: device)))
         guard case .ok(let ok) = output else { throw CLIError.from(output) }
         let tokens = try ok.body.json
         let account = AccountSummary(tokens.account)
@@ -140,7 +147,9 @@ struct LogoutCommand: AsyncParsableCommand {
                 throw CLIError.usage("\(pending) change(s) have not reached the server yet; run `appcli sync` first, or pass --discard-pending")
             }
             if session.isOffline {
-                note("note: offline, so the server was not told; revoke this device from another one with `appcli devices revoke \(session.profile.deviceId ?? "ID")`")
+                note(
+                    "note: offline, so the server was not told; revoke this device from another one with `appcli devices revoke \(session.profile.deviceId ?? "ID")`"
+                )
             } else {
                 let output = try await session.client.logout()
                 switch output {
@@ -208,7 +217,8 @@ struct WhoamiView: Encodable {
         offline = session.isOffline
         self.verified = verified
         deviceId = session.profile.deviceId
-        deviceKeyThumbprint = FileManager.default.fileExists(atPath: session.store.deviceKeyURL.path)
+        deviceKeyThumbprint =
+            FileManager.default.fileExists(atPath: session.store.deviceKeyURL.path)
             ? (try? DeviceKey.loadOrCreate(at: session.store.deviceKeyURL).thumbprint) : nil
         self.account = account
     }
@@ -217,7 +227,8 @@ struct WhoamiView: Encodable {
 /// `appcli devices [revoke ID]`: the devices the account is logged in on.
 struct DevicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "devices", abstract: "List this account's devices, or revoke one.", subcommands: [List.self, Revoke.self], defaultSubcommand: List.self)
+        commandName: "devices", abstract: "List this account's devices, or revoke one.", subcommands: [List.self, Revoke.self],
+        defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the devices (the current one is marked *).")

@@ -5,7 +5,8 @@ import SyncCore
 /// `appcli profile show|set`: the account's contact profile, edited offline and merged per field across devices.
 struct ProfileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "profile", abstract: "Show or edit the account's profile (nickname, contact; works offline).", subcommands: [Show.self, Edit.self],
+        commandName: "profile", abstract: "Show or edit the account's profile (nickname, contact; works offline).",
+        subcommands: [Show.self, Edit.self],
         defaultSubcommand: Show.self)
 
     struct Show: AsyncParsableCommand {
@@ -33,7 +34,8 @@ struct ProfileCommand: AsyncParsableCommand {
     }
 
     struct Edit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "set", abstract: "Change profile fields (the later edit of a field wins on every device).")
+        static let configuration = CommandConfiguration(
+            commandName: "set", abstract: "Change profile fields (the later edit of a field wins on every device).")
         @OptionGroup var global: GlobalOptions
         @Option var nickname: String?
         @Option var email: String?
@@ -74,7 +76,9 @@ struct MessagesCommand: AsyncParsableCommand {
             guard !messages.isEmpty else { return print("no messages") }
             var table = Table(["", "时间", "标题", "内容", "编号"])
             for message in messages {
-                table.append([message.readAt == nil ? "●" : "", ChinaTime.minute(message.createdAt), message.title, clip(message.body, 50), message.id])
+                table.append([
+                    message.readAt == nil ? "●" : "", ChinaTime.minute(message.createdAt), message.title, clip(message.body, 50), message.id,
+                ])
             }
             print(table.render())
         }

@@ -27,7 +27,9 @@ struct SyncCommand: AsyncParsableCommand {
                 let watcher = SyncWatcher(session: session, pollInterval: .milliseconds(Int(poll * 1000)), json: global.json)
                 let summary = try await watcher.run(for: seconds.map { .milliseconds(Int($0 * 1000)) })
                 if global.json { return try printJSON(summary) }
-                return print("watched for \(String(format: "%.0f", summary.seconds)) s: \(summary.syncs) sync(s), \(summary.pokes) poke(s), \(summary.entities) change(s)")
+                return print(
+                    "watched for \(String(format: "%.0f", summary.seconds)) s: \(summary.syncs) sync(s), \(summary.pokes) poke(s), \(summary.entities) change(s)"
+                )
             }
             let replica = try session.replica
             let rejectedBefore = Set(try replica.outbox().filter { $0.status == .rejected }.map(\.id))
@@ -40,7 +42,9 @@ struct SyncCommand: AsyncParsableCommand {
             if global.json {
                 try printJSON(SyncReportView(report, rejected: newlyRejected.map(OutboxView.init)))
             } else {
-                print("pushed \(report.pushed) (applied \(report.applied), rejected \(newlyRejected.count)); pulled \(report.entities) change(s) in \(report.pages) page(s)")
+                print(
+                    "pushed \(report.pushed) (applied \(report.applied), rejected \(newlyRejected.count)); pulled \(report.entities) change(s) in \(report.pages) page(s)"
+                )
                 for entry in newlyRejected { print("  rejected #\(entry.id) \(entry.name): \(entry.detail ?? "") [\(entry.code ?? "rejected")]") }
             }
             if !newlyRejected.isEmpty { throw ExitCode(ExitStatus.refused) }

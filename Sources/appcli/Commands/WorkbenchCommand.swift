@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SyncCore
 import OneTripAPI
+import SyncCore
 
 /// `appcli workbench list|show|act`: the clerk's department queue (online only: clerks work at the window).
 struct WorkbenchCommand: AsyncParsableCommand {
@@ -29,7 +29,9 @@ struct WorkbenchCommand: AsyncParsableCommand {
                 _ = try session.requireAccount()
                 try session.requireOnline("workbench")
                 let output = try await session.client.listWorkbenchCases(
-                    query: .init(state: state.flatMap(Components.Schemas.CaseState.init(rawValue:)), overdue: overdue ? true : nil, matter: matter, limit: limit))
+                    query: .init(
+                        state: state.flatMap(Components.Schemas.CaseState.init(rawValue:)), overdue: overdue ? true : nil, matter: matter,
+                        limit: limit))
                 guard case .ok(let ok) = output else { throw CLIError.from(output) }
                 let items = try ok.body.json.items
                 if global.json { return try printJSON(items) }
@@ -39,7 +41,8 @@ struct WorkbenchCommand: AsyncParsableCommand {
                     let found = try Case(item._case)
                     let flags = [item.overdue ? "超期" : nil, item.brokeOneTripPromise ? "超跑动" : nil].compactMap { $0 }.joined(separator: " ")
                     table.append([
-                        found.id, clip(found.matterName, 24), found.state.label, found.submittedAt.map(ChinaTime.minute) ?? "—", found.deadline ?? "—",
+                        found.id, clip(found.matterName, 24), found.state.label, found.submittedAt.map(ChinaTime.minute) ?? "—",
+                        found.deadline ?? "—",
                         "\(found.visits)/\(found.promisedVisits)", flags, (item.allowedActions ?? []).joined(separator: ","),
                     ])
                 }
@@ -68,7 +71,8 @@ struct WorkbenchCommand: AsyncParsableCommand {
 
     struct Act: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Move a case: accept, acceptPending, requestCorrection, rejectIntake, startReview, suspend, resume, requirePayment, approve, deny, recordVisit, deliver, complete.",
+            abstract:
+                "Move a case: accept, acceptPending, requestCorrection, rejectIntake, startReview, suspend, resume, requirePayment, approve, deny, recordVisit, deliver, complete.",
             discussion: """
                 Examples:
                   appcli workbench act case_… accept
@@ -100,7 +104,8 @@ struct WorkbenchCommand: AsyncParsableCommand {
             let request = Components.Schemas.CaseActionRequest(
                 action: .init(rawValue: action)!, note: note, correctionItems: action == "requestCorrection" ? list : nil,
                 pendingMaterials: action == "acceptPending" ? list : nil, pendingDue: due,
-                deliveryMethod: delivery.flatMap(Components.Schemas.CaseActionRequest.DeliveryMethodPayload.init(rawValue:)), trackingNumber: tracking)
+                deliveryMethod: delivery.flatMap(Components.Schemas.CaseActionRequest.DeliveryMethodPayload.init(rawValue:)), trackingNumber: tracking
+            )
             try await withSession(global) { session in
                 _ = try session.requireAccount()
                 try session.requireOnline("workbench")

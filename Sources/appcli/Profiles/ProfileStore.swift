@@ -3,10 +3,10 @@ import OneTripAPI
 import SyncCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
-import OneTripAPI
+    import Darwin
+    import OneTripAPI
 #endif
 
 /// What a profile remembers between runs (`profile.json`). Tokens live here, so the file is private (0600).

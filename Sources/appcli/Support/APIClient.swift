@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
+import OneTripAPI
 import OpenAPIAsyncHTTPClient
 import OpenAPIRuntime
-import OneTripAPI
 
 /// Adds `Authorization: Bearer …` to every call that needs it, refreshing the token first when it is about to
 /// expire, and once more (then retrying the call) when the server answers 401 `invalid_token`.

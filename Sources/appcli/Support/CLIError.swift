@@ -1,7 +1,7 @@
 import Foundation
+import OneTripAPI
 import OpenAPIRuntime
 import SyncCore
-import OneTripAPI
 
 /// Exit codes scripts can rely on (README, "appcli" section).
 enum ExitStatus {
@@ -131,7 +131,9 @@ enum CLIError: Error {
 
     private static func shortDescription(_ error: any Error) -> String {
         let text = String(describing: error)
-        for (needle, plain) in [("Connection refused", "connection refused"), ("connectTimeout", "connection timed out"), ("deadlineExceeded", "no answer in time")]
+        for (needle, plain) in [
+            ("Connection refused", "connection refused"), ("connectTimeout", "connection timed out"), ("deadlineExceeded", "no answer in time"),
+        ]
         where text.contains(needle) {
             return plain
         }

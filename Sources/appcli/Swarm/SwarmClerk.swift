@@ -1,6 +1,6 @@
 import Foundation
-import SyncCore
 import OneTripAPI
+import SyncCore
 
 /// A clerk at the window working the department's queue through the workbench routes: accepts most submissions
 /// (some go to 补正, 容缺 or are refused), reviews, decides, delivers and completes — racing the applicants'
@@ -75,7 +75,9 @@ struct ClerkShift: Sendable {
             return .init(action: .resume)
         case .approved:
             if roll < 0.7 { return .init(action: .deliver, deliveryMethod: .eLicense) }
-            if roll < 0.9 { return .init(action: .deliver, deliveryMethod: .express, trackingNumber: "EMS\(Int.random(in: 100_000_000...999_999_999))") }
+            if roll < 0.9 {
+                return .init(action: .deliver, deliveryMethod: .express, trackingNumber: "EMS\(Int.random(in: 100_000_000...999_999_999))")
+            }
             return .init(action: .deliver, deliveryMethod: .window)
         case .delivered:
             return .init(action: .complete)

@@ -57,7 +57,9 @@ struct SwarmCommand: AsyncParsableCommand {
         let pairs = min(phones / 2, Int((Double(phones) * twoDeviceShare / 2).rounded()))
         let plan = Array(repeating: 2, count: pairs) + Array(repeating: 1, count: phones - 2 * pairs)
         let citizens = try await inParallel(plan.indices.map { $0 }, width: 8, label: "registering citizens") { index in
-            try await retryingTransient { try await SwarmCitizen.register(index: index, devices: plan[index], server: server, http: http, stats: stats) }
+            try await retryingTransient {
+                try await SwarmCitizen.register(index: index, devices: plan[index], server: server, http: http, stats: stats)
+            }
         }
         let devices = citizens.flatMap(\.devices)
         _ = try await inParallel(devices, width: 16, label: "initial sync") { device in
@@ -103,16 +105,20 @@ struct SwarmCommand: AsyncParsableCommand {
         let url = try demoAccountsURL()
         let all = try JSONDecoder().decode([DemoAccount].self, from: try Data(contentsOf: url))
         var seen = Set<String>()
-        let chosen = all.filter { $0.kind == "clerk" && $0.username != nil && $0.departmentId != nil && seen.insert($0.departmentId!).inserted }.prefix(clerks)
+        let chosen = all.filter { $0.kind == "clerk" && $0.username != nil && $0.departmentId != nil && seen.insert($0.departmentId!).inserted }
+            .prefix(clerks)
         var shifts: [(APIConnection, String)] = []
         for account in chosen {
             do {
                 let clerk = try await SwarmPhone.login(
-                    server: server, http: http, identifier: .init(username: account.username), password: account.password, label: "swarm-\(account.username!)",
+                    server: server, http: http, identifier: .init(username: account.username), password: account.password,
+                    label: "swarm-\(account.username!)",
                     stats: stats, operation: "clerk login")
                 shifts.append((clerk.connection, account.departmentId!))
             } catch {
-                note("warning: clerk \(account.username!) cannot log in (\(CLIError.wrap(error)?.message ?? "\(error)")); is the server running with --dev?")
+                note(
+                    "warning: clerk \(account.username!) cannot log in (\(CLIError.wrap(error)?.message ?? "\(error)")); is the server running with --dev?"
+                )
             }
         }
         guard !shifts.isEmpty else { throw CLIError.usage("no demo clerk could log in: start the server with --dev") }
@@ -125,7 +131,8 @@ struct SwarmCommand: AsyncParsableCommand {
         candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("seeds/demo-accounts.json"))
         // The checkout appcli was built from: Sources/appcli/Swarm/SwarmCommand.swift → ../../../seeds
         candidates.append(
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
                 .appendingPathComponent("seeds/demo-accounts.json"))
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
             throw CLIError.usage("cannot find seeds/demo-accounts.json; pass --accounts PATH")

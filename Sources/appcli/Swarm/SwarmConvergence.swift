@@ -55,7 +55,9 @@ enum SwarmConvergence {
         }
         do {
             let unconfirmed = try device.replica.pendingMutations()
-            if !unconfirmed.isEmpty { result.problems.append("\(unconfirmed.count) change(s) never confirmed by the server: \(unconfirmed.map(\.name))") }
+            if !unconfirmed.isEmpty {
+                result.problems.append("\(unconfirmed.count) change(s) never confirmed by the server: \(unconfirmed.map(\.name))")
+            }
 
             let scope = Scope.user(device.accountID)
             let fresh = try await stats.measure("convergence pull") { try await download(scope, like: device) }
@@ -77,7 +79,8 @@ enum SwarmConvergence {
                 if server != local {
                     let differing = Set(server.keys).union(local.keys).filter { server[$0] != local[$0] }.sorted().prefix(3)
                     result.problems.append(
-                        "GET /v1/cases differs: " + differing.map { "\($0) server=\(server[$0] ?? "absent") device=\(local[$0] ?? "absent")" }.joined(separator: "; "))
+                        "GET /v1/cases differs: "
+                            + differing.map { "\($0) server=\(server[$0] ?? "absent") device=\(local[$0] ?? "absent")" }.joined(separator: "; "))
                 }
             }
         } catch {

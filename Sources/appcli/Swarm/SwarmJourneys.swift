@@ -143,7 +143,8 @@ struct CitizenJourney: Sendable {
 
     private func rate(_ item: Case, on phone: SwarmPhone) async throws {
         let level = [5, 5, 5, 4, 4, 3, 2, 1].randomElement()!
-        try await phone.change("rate", [(CaseRate.name, CaseRate.Args(caseId: item.id, level: level, comment: level <= 2 ? "等了太久" : "很方便"))], stats: stats)
+        try await phone.change(
+            "rate", [(CaseRate.name, CaseRate.Args(caseId: item.id, level: level, comment: level <= 2 ? "等了太久" : "很方便"))], stats: stats)
     }
 
     private func editProfile(_ phone: SwarmPhone) async throws {

@@ -27,7 +27,8 @@ final class SwarmPhone: Sendable {
 
     /// Logs a device in (with a fresh P-256 device key, as `appcli login` does) and gives it an empty replica.
     static func login(
-        server: URL, http: HTTPClient, identifier: LoginCommand.Identifier, password: String, label: String, stats: SwarmStats, operation: String = "login"
+        server: URL, http: HTTPClient, identifier: LoginCommand.Identifier, password: String, label: String, stats: SwarmStats,
+        operation: String = "login"
     ) async throws -> SwarmPhone {
         let connection = APIConnection(serverURL: server, http: http)
         let key = DeviceKey(privateKey: .init())
@@ -62,7 +63,9 @@ final class SwarmPhone: Sendable {
     /// Runs mutators on the replica, then (online) syncs under `operation`. Offline the change just queues.
     /// Returns the outbox ids, and whether the server rejected any of them.
     @discardableResult
-    func change(_ operation: String, _ changes: [(name: String, args: any Encodable)], stats: SwarmStats) async throws -> (ids: [Int], rejected: [OutboxEntry]) {
+    func change(_ operation: String, _ changes: [(name: String, args: any Encodable)], stats: SwarmStats) async throws -> (
+        ids: [Int], rejected: [OutboxEntry]
+    ) {
         let clock = ContinuousClock()
         let start = clock.now
         var ids: [Int] = []
@@ -112,7 +115,8 @@ struct SwarmCitizen: Sendable {
             let phone = "1" + ["3", "5", "8"].randomElement()! + String(format: "%09d", Int.random(in: 0..<1_000_000_000))
             let name = String(surnames[index % surnames.count]) + givenNames[(index / surnames.count) % givenNames.count]
             try await stats.measure("register") {
-                let output = try await connection.client.register(body: .json(.init(kind: .citizen, idNumber: idNumber, name: name, phone: phone, password: password)))
+                let output = try await connection.client.register(
+                    body: .json(.init(kind: .citizen, idNumber: idNumber, name: name, phone: phone, password: password)))
                 guard case .accepted = output else { throw CLIError.from(output) }
             }
             var phones: [SwarmPhone] = []

@@ -75,7 +75,8 @@ struct SwarmReport: Encodable {
             let seconds = SwarmStats.setupOperations.contains(name) ? max(setupSeconds, 0.001) : max(runSeconds, 0.001)
             func millis(_ p: Double) -> Double { histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(p)) / 1000 }
             return OperationLine(
-                name: name, count: histogram.totalCount, perSecond: Double(histogram.totalCount) / seconds, p50Millis: millis(50), p90Millis: millis(90),
+                name: name, count: histogram.totalCount, perSecond: Double(histogram.totalCount) / seconds, p50Millis: millis(50),
+                p90Millis: millis(90),
                 p99Millis: millis(99), maxMillis: millis(100), failures: operation.failures)
         }
         let running = lines.filter { !SwarmStats.setupOperations.contains($0.name) }
@@ -140,7 +141,9 @@ struct SwarmReport: Encodable {
         out.append(
             "convergence: \(devicesConverged)/\(devicesChecked) devices match the server (\(casesChecked) cases, \(messagesChecked) messages compared) — "
                 + (converged ? "OK" : "FAILED"))
-        for mismatch in mismatches.prefix(10) { out.append("  \(mismatch.device) (\(mismatch.accountId)): \(mismatch.problems.joined(separator: "; "))") }
+        for mismatch in mismatches.prefix(10) {
+            out.append("  \(mismatch.device) (\(mismatch.accountId)): \(mismatch.problems.joined(separator: "; "))")
+        }
         return out.joined(separator: "\n")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Histogram
-import Synchronization
 import OneTripAPI
+import Synchronization
 
 /// What a swarm measured: per operation an HDR histogram of latencies (µs) and failures by code, plus counters.
 final class SwarmStats: Sendable {
@@ -72,7 +72,9 @@ final class SwarmStats: Sendable {
     }
 
     /// Operations of the setup and the final check, left out of the run's throughput.
-    static let setupOperations: Set<String> = ["register", "login", "initial sync", "clerk login", "final sync", "convergence pull", "cases (REST check)"]
+    static let setupOperations: Set<String> = [
+        "register", "login", "initial sync", "clerk login", "final sync", "convergence pull", "cases (REST check)",
+    ]
 
     static func micros(_ duration: Duration) -> UInt64 {
         UInt64(max(0, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000))

@@ -1,7 +1,7 @@
 import Foundation
+import OneTripAPI
 import OpenAPIRuntime
 import SyncCore
-import OneTripAPI
 
 /// SyncCore's transport over the generated client: pull and push as `openapi.yaml` describes them, with failures
 /// classified so the engine retries what may pass next time (timeouts, 429, 5xx) and stops on the rest. A 401 (after
@@ -34,7 +34,8 @@ extension SyncTransport {
                     clientId: clientID,
                     mutations: try mutations.map { mutation in
                         Components.Schemas.PushMutation(
-                            id: mutation.id, name: mutation.name, args: try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(mutation.args)),
+                            id: mutation.id, name: mutation.name,
+                            args: try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(mutation.args)),
                             hlc: mutation.hlc.description)
                     }
                 )
@@ -115,9 +116,11 @@ extension PullPage {
                 }
                 return Change(
                     scope: scope, seq: change.seq, type: type, id: change.id,
-                    op: change.op == .upsert ? .upsert : .delete, version: change.version, data: try change.data.map { Array(try encoder.encode($0)) })
+                    op: change.op == .upsert ? .upsert : .delete, version: change.version, data: try change.data.map { Array(try encoder.encode($0)) }
+                )
             },
-            cursors: Dictionary(uniqueKeysWithValues: (response.cursors.additionalProperties).compactMap { key, value in Scope(key).map { ($0, value) } }),
+            cursors: Dictionary(
+                uniqueKeysWithValues: (response.cursors.additionalProperties).compactMap { key, value in Scope(key).map { ($0, value) } }),
             hasMore: response.hasMore, reset: response.reset.compactMap(Scope.init),
             resetEpochs: Dictionary(
                 uniqueKeysWithValues: (response.resetEpochs?.additionalProperties ?? [:]).compactMap { key, value in

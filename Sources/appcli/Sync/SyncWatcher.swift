@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 import OpenAPIRuntime
-import Synchronization
 import SyncCore
+import Synchronization
 
 /// `appcli sync --watch`: syncs once, then whenever `GET /v1/sync/events` pokes a scope beyond the replica's cursor.
 /// Pokes are hints: when the stream drops (or cannot be opened) the watcher syncs and polls every `pollInterval`,
@@ -114,12 +114,15 @@ struct SyncWatcher {
         }
         guard report.entities > 0 || report.pushed > 0 else { return }
         if json {
-            let line = WatchLine(at: ChinaTime.minute(ChinaTime.nowMillis), reason: reason, pushed: report.pushed, pulled: report.entities, rejected: report.rejected)
+            let line = WatchLine(
+                at: ChinaTime.minute(ChinaTime.nowMillis), reason: reason, pushed: report.pushed, pulled: report.entities, rejected: report.rejected)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(line), as: UTF8.self))
         } else {
-            print("[\(ChinaTime.minute(ChinaTime.nowMillis))] \(reason): pushed \(report.pushed), pulled \(report.entities)" + (report.rejected > 0 ? ", rejected \(report.rejected)" : ""))
+            print(
+                "[\(ChinaTime.minute(ChinaTime.nowMillis))] \(reason): pushed \(report.pushed), pulled \(report.entities)"
+                    + (report.rejected > 0 ? ", rejected \(report.rejected)" : ""))
         }
         fflush(nil)
     }

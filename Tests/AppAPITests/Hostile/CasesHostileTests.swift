@@ -3,11 +3,11 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import OneTripAPI
 import SyncCore
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 /// Ownership of cases, appointments and files (review findings S2, S9, S11, S19, S24, S25, S34, S37).
 @Suite struct CasesHostileTests {
@@ -23,11 +23,14 @@ import OneTripAPI
             let clerk = try await client.loginStaff(Self.police)
             let created = try await client.createCase(victim.accessToken, body: ["matterCode": Self.idCard, "form": ["用途": "换领"]])
             let id = try #require(try created.json(Components.Schemas.CaseList.self).items.first?.id)
-            let pushed = try await client.push(attacker.accessToken, clientID: "atk-0000001", mutations: [
-                mutation(1, "case.saveDraft", ["caseId": id, "matterCode": Self.idCard, "fields": ["hijack": "1"]]),
-                mutation(2, "case.submit", ["caseId": id, "materials": []]),
-                mutation(3, "case.withdraw", ["caseId": id]),
-            ]).json(PushResponse.self)
+            let pushed = try await client.push(
+                attacker.accessToken, clientID: "atk-0000001",
+                mutations: [
+                    mutation(1, "case.saveDraft", ["caseId": id, "matterCode": Self.idCard, "fields": ["hijack": "1"]]),
+                    mutation(2, "case.submit", ["caseId": id, "materials": []]),
+                    mutation(3, "case.withdraw", ["caseId": id]),
+                ]
+            ).json(PushResponse.self)
             #expect(pushed.results.map(\.code) == ["id_taken", "not_found", "not_found"])
             let mine = try await client.get("/v1/cases/\(id)", token: victim.accessToken)
             #expect(try mine.status == .ok && (mine.json(CaseView.self).accountId == victim.account.id))
@@ -82,7 +85,8 @@ import OneTripAPI
                 [["name": "买受人居民身份证", "blobSha256": mine], ["name": "商品房买卖合同（网签备案）", "blobSha256": contract], ["name": "契税完税凭证", "paper": true]]
             }
             for foreign in [theirs, nobody] {
-                let refused = try await client.createCase(applicant.accessToken, body: ["matterCode": Self.realEstate, "materials": materials(foreign)])
+                let refused = try await client.createCase(
+                    applicant.accessToken, body: ["matterCode": Self.realEstate, "materials": materials(foreign)])
                 #expect(try refused.status == .unprocessableContent && (refused.problem().code == "invalid_args"), "\(refused.text)")
             }
             // An uncited upload: only its owner reads it.
@@ -91,7 +95,9 @@ import OneTripAPI
                 #expect(try await client.get("/v1/blobs/\(mine)", token: staff.accessToken).status == .notFound)
             }
             let own = try await client.upload(applicant.accessToken, Data([0x25, 0x50, 0x44, 0x46, 0x2D]) + Data("我的合同".utf8))
-            #expect(try await client.createCase(applicant.accessToken, body: ["matterCode": Self.realEstate, "materials": materials(own)]).status == .created)
+            #expect(
+                try await client.createCase(applicant.accessToken, body: ["matterCode": Self.realEstate, "materials": materials(own)]).status
+                    == .created)
             // Cited by a submitted real-estate case: its department's clerks and admins read it; others still do not.
             let download = try await client.get("/v1/blobs/\(mine)", token: realEstateClerk.accessToken)
             #expect(download.status == .ok)
@@ -113,7 +119,8 @@ import OneTripAPI
                 let answers = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
                     for _ in 0..<4 {
                         group.addTask {
-                            let response = try await client.createCase(citizen.accessToken, key: key, body: ["matterCode": Self.idCard, "form": ["用途": "换领"]])
+                            let response = try await client.createCase(
+                                citizen.accessToken, key: key, body: ["matterCode": Self.idCard, "form": ["用途": "换领"]])
                             return (response.status, response.text)
                         }
                     }
@@ -189,7 +196,8 @@ extension TestClientProtocol {
     /// Uploads `bytes` as a PDF and returns its sha256.
     func upload(_ token: String, _ bytes: Data) async throws -> String {
         let response = try await execute(
-            uri: "/v1/blobs", method: .post, headers: [.contentType: "application/pdf", .authorization: "Bearer \(token)"], body: ByteBuffer(data: bytes))
+            uri: "/v1/blobs", method: .post, headers: [.contentType: "application/pdf", .authorization: "Bearer \(token)"],
+            body: ByteBuffer(data: bytes))
         #expect(response.status == .created, "upload failed: \(response.text)")
         return try response.json(Components.Schemas.BlobInfo.self).sha256
     }

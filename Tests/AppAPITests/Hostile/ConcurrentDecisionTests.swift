@@ -2,11 +2,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import OneTripAPI
 import SyncCore
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 /// S4: on PostgreSQL concurrent writers must behave exactly as on the single SQLite writer — every read-modify-write
 /// locks what it reads before deciding.
@@ -64,9 +64,11 @@ import OneTripAPI
                 // phone's transaction is still open: without a lock the phone would write back the profile it read first.
                 var long = [mutation(round * 41 + 1, "profile.update", ["changes": ["nickname": "手机\(round)"]])]
                 long += (1...40).map { n in
-                    mutation(round * 41 + n + 1, "case.saveDraft", [
-                        "caseId": "case_long_\(round)_\(n)", "matterCode": Self.idCard, "fields": ["备注": String(repeating: "长", count: 2000)],
-                    ])
+                    mutation(
+                        round * 41 + n + 1, "case.saveDraft",
+                        [
+                            "caseId": "case_long_\(round)_\(n)", "matterCode": Self.idCard, "fields": ["备注": String(repeating: "长", count: 2000)],
+                        ])
                 }
                 async let fromPhone = client.push(phone.accessToken, clientID: "phone-profile-01", mutations: long)
                 async let fromTablet = client.push(

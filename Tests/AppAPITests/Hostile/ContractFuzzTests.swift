@@ -31,12 +31,24 @@ import Testing
                 ("login id", try await client.login(["idNumber": nul], password: "Whatever2026").status),
                 ("login username", try await client.login(["username": nul], password: "Whatever2026").status),
                 ("device name", try await client.login(["idNumber": Demo.citizen2.idNumber], password: Demo.citizen2.password, device: nul).status),
-                ("register name", try await client.post("/v1/auth/register", json: [
-                    "kind": "citizen", "idNumber": "11010519491231002X", "name": nul, "phone": "13800000001", "password": "Hangzhou2026ok",
-                ]).status),
-                ("staff name", try await client.post("/v1/admin/accounts", json: [
-                    "kind": "clerk", "username": "clerk.nul", "name": nul, "password": "Hangzhou2026ok", "departmentId": "hz-tax",
-                ], token: admin.accessToken).status),
+                (
+                    "register name",
+                    try await client.post(
+                        "/v1/auth/register",
+                        json: [
+                            "kind": "citizen", "idNumber": "11010519491231002X", "name": nul, "phone": "13800000001", "password": "Hangzhou2026ok",
+                        ]
+                    ).status
+                ),
+                (
+                    "staff name",
+                    try await client.post(
+                        "/v1/admin/accounts",
+                        json: [
+                            "kind": "clerk", "username": "clerk.nul", "name": nul, "password": "Hangzhou2026ok", "departmentId": "hz-tax",
+                        ], token: admin.accessToken
+                    ).status
+                ),
                 ("workbench matter", try await client.get("/v1/workbench/cases?matter=a%00b", token: clerk.accessToken).status),
             ]
             for (input, status) in answers {

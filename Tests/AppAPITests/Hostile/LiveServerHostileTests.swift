@@ -1,13 +1,13 @@
 import Foundation
-import Synchronization
 import SyncCore
+import Synchronization
 import Testing
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 @testable import AppAPI
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Findings that need a real process and sockets: event streams (S17, S39) and a second process on the SQLite file (S21).
 @Suite(.serialized) struct LiveServerHostileTests {
@@ -27,7 +27,7 @@ import FoundationNetworking
 
             let other = try await server.login(Demo.citizen2.idNumber, Demo.citizen2.password)
             let open = try (0..<ChangeNotifier.maxStreamsPerAccount).map { _ in try EventStream(server, token: other) }
-            defer { open.forEach { $0.stop() } }
+            defer { for stream in open { stream.stop() } }
             try await Task.sleep(for: .milliseconds(500))
             let refused = try await server.call("GET", "/v1/sync/events", token: other)
             #expect(refused.status == 429)
@@ -45,11 +45,17 @@ import FoundationNetworking
                 defer { stream.stop() }
                 let body: [String: Any] = [
                     "clientId": "race-client-01",
-                    "mutations": [["id": round, "name": "profile.update", "args": ["changes": ["nickname": "n\(round)"]], "hlc": HLC(physical: Int64(Date().timeIntervalSince1970 * 1000), node: "x").description]],
+                    "mutations": [
+                        [
+                            "id": round, "name": "profile.update", "args": ["changes": ["nickname": "n\(round)"]],
+                            "hlc": HLC(physical: Int64(Date().timeIntervalSince1970 * 1000), node: "x").description,
+                        ]
+                    ],
                 ]
                 #expect(try await server.call("POST", "/v1/sync/push", token: token, json: body).status == 200)
                 let pulled = try await server.call("POST", "/v1/sync/pull", token: token, json: ["clientId": "race-client-01"])
-                let head = try #require(((try JSONSerialization.jsonObject(with: pulled.body) as? [String: Any])?["cursors"] as? [String: Int])?["user:\(accountID)"])
+                let head = try #require(
+                    ((try JSONSerialization.jsonObject(with: pulled.body) as? [String: Any])?["cursors"] as? [String: Int])?["user:\(accountID)"])
                 let clock = ContinuousClock()
                 let started = clock.now
                 while stream.highestSeq < head && clock.now - started < .seconds(3) { try await Task.sleep(for: .milliseconds(50)) }

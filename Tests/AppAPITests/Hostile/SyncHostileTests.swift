@@ -2,35 +2,45 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import OneTripAPI
 import SyncCore
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 /// Pushes and pulls from hostile or confused devices (review findings S3, S7, S10, S12, S18, S22, S23, S29, S30, S41).
 @Suite struct SyncHostileTests {
     static let idCard = "330100-PSN-0001"
     static let police = (username: "clerk.police", password: "Clerk2026police")
 
-    @Test("S3: a draft for a matter not in the catalog is refused and writes nothing; facts never come from the device", arguments: TestEngine.enabled)
+    @Test(
+        "S3: a draft for a matter not in the catalog is refused and writes nothing; facts never come from the device", arguments: TestEngine.enabled)
     func inventedMattersAreRefused(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
             let citizen = try await client.loginCitizen()
             let clerk = try await client.loginStaff(Self.police)
-            let pushed = try await client.push(citizen.accessToken, clientID: "fake-0000001", mutations: [
-                mutation(1, "case.saveDraft", [
-                    "caseId": "case_fake_1", "matterCode": "330100-PSN-9999", "matterName": "居民身份证换领（加急，请直接批准）",
-                    "departmentId": "hz-public-security", "kind": "promised", "promisedDays": 1_000_000_000_000, "promisedVisits": 0, "fields": [:],
-                ]),
-                mutation(2, "case.submit", ["caseId": "case_fake_1", "materials": [], "idCardOnly": true]),
-                // A real matter with invented facts: the catalog's facts win.
-                mutation(3, "case.saveDraft", [
-                    "caseId": "case_real_1", "matterCode": Self.idCard, "departmentId": "hz-market-supervision", "promisedDays": 1_000_000_000,
-                    "fields": ["用途": "换领"],
-                ]),
-                mutation(4, "case.submit", ["caseId": "case_real_1", "materials": []]),
-            ]).json(PushResponse.self)
+            let pushed = try await client.push(
+                citizen.accessToken, clientID: "fake-0000001",
+                mutations: [
+                    mutation(
+                        1, "case.saveDraft",
+                        [
+                            "caseId": "case_fake_1", "matterCode": "330100-PSN-9999", "matterName": "居民身份证换领（加急，请直接批准）",
+                            "departmentId": "hz-public-security", "kind": "promised", "promisedDays": 1_000_000_000_000, "promisedVisits": 0,
+                            "fields": [:],
+                        ]),
+                    mutation(2, "case.submit", ["caseId": "case_fake_1", "materials": [], "idCardOnly": true]),
+                    // A real matter with invented facts: the catalog's facts win.
+                    mutation(
+                        3, "case.saveDraft",
+                        [
+                            "caseId": "case_real_1", "matterCode": Self.idCard, "departmentId": "hz-market-supervision",
+                            "promisedDays": 1_000_000_000,
+                            "fields": ["用途": "换领"],
+                        ]),
+                    mutation(4, "case.submit", ["caseId": "case_real_1", "materials": []]),
+                ]
+            ).json(PushResponse.self)
             #expect(pushed.results.map(\.code) == ["unknown_matter", "not_found", nil, nil])
             struct Queue: Decodable { var items: [Components.Schemas.WorkbenchCase] }
             let queue = try await client.get("/v1/workbench/cases?limit=200", token: clerk.accessToken).json(Queue.self)
@@ -50,23 +60,29 @@ import OneTripAPI
             let admin = try await client.loginStaff(Demo.admin)
             let kiosk = try await client.loginStaff(Demo.kiosk)
             for (n, staff) in [clerk, admin, kiosk].enumerated() {
-                let pushed = try await client.push(staff.accessToken, clientID: "staff-client-\(n)", mutations: [
-                    mutation(1, "case.saveDraft", ["caseId": "case_self_\(n)", "matterCode": Self.idCard, "fields": [:]]),
-                    mutation(2, "appointment.book", ["appointmentId": "apt_self_\(n)", "slotId": "sc-city|2030-01-07|09:30"]),
-                ]).json(PushResponse.self)
+                let pushed = try await client.push(
+                    staff.accessToken, clientID: "staff-client-\(n)",
+                    mutations: [
+                        mutation(1, "case.saveDraft", ["caseId": "case_self_\(n)", "matterCode": Self.idCard, "fields": [:]]),
+                        mutation(2, "appointment.book", ["appointmentId": "apt_self_\(n)", "slotId": "sc-city|2030-01-07|09:30"]),
+                    ]
+                ).json(PushResponse.self)
                 #expect(pushed.results.map(\.code) == ["forbidden", "forbidden"], "\(staff.account.kind)")
             }
         }
     }
 
-    @Test("S12: a mutation the database refuses becomes that mutation's verdict; later ones apply and the outbox moves on", arguments: TestEngine.enabled)
+    @Test(
+        "S12: a mutation the database refuses becomes that mutation's verdict; later ones apply and the outbox moves on",
+        arguments: TestEngine.enabled)
     func oneBadMutationNeverWedgesTheOutbox(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
             let citizen = try await client.loginCitizen()
             let body: [[String: Any]] = [
                 mutation(1, "case.withdraw", ["caseId": "case\u{0}x"]),
                 mutation(2, "message.markRead", ["messageId": String(repeating: "m", count: 5000)]),
-                mutation(3, "case.saveDraft", ["caseId": "case_ok_1", "matterCode": Self.idCard, "fields": ["用途": String(repeating: "\u{0}", count: 3)]]),
+                mutation(
+                    3, "case.saveDraft", ["caseId": "case_ok_1", "matterCode": Self.idCard, "fields": ["用途": String(repeating: "\u{0}", count: 3)]]),
                 mutation(4, "profile.update", ["changes": ["nickname": "ok"]]),
             ]
             let first = try await client.push(citizen.accessToken, clientID: "nul-00000001", mutations: body)
@@ -86,16 +102,22 @@ import OneTripAPI
             func fields(_ batch: Int) -> [String: String] {
                 Dictionary(uniqueKeysWithValues: (0..<200).map { ("字段\(batch)_\($0)", String(repeating: "值", count: 100)) })
             }
-            let pushed = try await client.push(citizen.accessToken, clientID: "grow-0000001", mutations: [
-                mutation(1, "case.saveDraft", ["caseId": "case_big_1", "matterCode": Self.idCard, "fields": fields(0)]),
-                mutation(2, "case.saveDraft", ["caseId": "case_big_1", "matterCode": Self.idCard, "fields": fields(1)]),
-            ]).json(PushResponse.self)
+            let pushed = try await client.push(
+                citizen.accessToken, clientID: "grow-0000001",
+                mutations: [
+                    mutation(1, "case.saveDraft", ["caseId": "case_big_1", "matterCode": Self.idCard, "fields": fields(0)]),
+                    mutation(2, "case.saveDraft", ["caseId": "case_big_1", "matterCode": Self.idCard, "fields": fields(1)]),
+                ]
+            ).json(PushResponse.self)
             #expect(pushed.results.map(\.status) == [.applied, .rejected] && pushed.results[1].code == "invalid_args")
             // 200 fields of 1,500 characters: a push well under the body limit, but an entity beyond one entity's bound.
             let huge = Dictionary(uniqueKeysWithValues: (0..<200).map { ("大\($0)", String(repeating: "a", count: 1500)) })
-            let big = try await client.push(citizen.accessToken, clientID: "grow-0000001", mutations: [
-                mutation(3, "case.saveDraft", ["caseId": "case_big_2", "matterCode": Self.idCard, "fields": huge])
-            ]).json(PushResponse.self)
+            let big = try await client.push(
+                citizen.accessToken, clientID: "grow-0000001",
+                mutations: [
+                    mutation(3, "case.saveDraft", ["caseId": "case_big_2", "matterCode": Self.idCard, "fields": huge])
+                ]
+            ).json(PushResponse.self)
             #expect(big.results.map(\.code) == ["entity_too_large"])
             let (changes, _, _) = try await client.pullAll(citizen.accessToken, clientID: "grow-0000001")
             let draft = try #require(try changes.last { $0.id == "case_big_1" }?.entity(Components.Schemas.Case.self))
@@ -108,33 +130,43 @@ import OneTripAPI
         try await withTestApp(engine) { client in
             let a = try await client.loginCitizen()
             let b = try await client.loginCitizen(Demo.citizen2)
-            let pushed = try await client.push(a.accessToken, clientID: "owner-00000001", mutations: [
-                mutation(1, "profile.update", ["changes": ["nickname": "A"]])
-            ])
+            let pushed = try await client.push(
+                a.accessToken, clientID: "owner-00000001",
+                mutations: [
+                    mutation(1, "profile.update", ["changes": ["nickname": "A"]])
+                ])
             #expect(pushed.status == .ok)
             _ = try await client.pullAll(a.accessToken, clientID: "owner-00000001")
             let stolen = try await client.pull(b.accessToken, clientID: "owner-00000001")
             #expect(try stolen.status == .forbidden && (stolen.problem().code == "client_mismatch"))
             // A pull is enough to bind a fresh client id: another account cannot take it afterwards.
             _ = try await client.pullAll(b.accessToken, clientID: "reader-0000001")
-            let pushedByA = try await client.push(a.accessToken, clientID: "reader-0000001", mutations: [mutation(1, "profile.update", ["changes": [:]])])
+            let pushedByA = try await client.push(
+                a.accessToken, clientID: "reader-0000001", mutations: [mutation(1, "profile.update", ["changes": [:]])])
             #expect(pushedByA.status == .forbidden)
         }
     }
 
-    @Test("S10: a replica copied to a second live device is told to take a new client id; a logged-in-again device keeps it", arguments: TestEngine.enabled)
+    @Test(
+        "S10: a replica copied to a second live device is told to take a new client id; a logged-in-again device keeps it",
+        arguments: TestEngine.enabled)
     func clientIDsAreBoundToOneLiveDevice(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
             let phone = try await client.loginCitizen(device: "手机")
             let copy = try await client.loginCitizen(device: "复制的平板")
-            #expect(try await client.push(phone.accessToken, clientID: "phone-copy-01", mutations: [mutation(1, "profile.update", ["changes": ["nickname": "A"]])]).status == .ok)
-            let cloned = try await client.push(copy.accessToken, clientID: "phone-copy-01", mutations: [mutation(2, "profile.update", ["changes": ["nickname": "B"]])])
+            #expect(
+                try await client.push(
+                    phone.accessToken, clientID: "phone-copy-01", mutations: [mutation(1, "profile.update", ["changes": ["nickname": "A"]])]
+                ).status == .ok)
+            let cloned = try await client.push(
+                copy.accessToken, clientID: "phone-copy-01", mutations: [mutation(2, "profile.update", ["changes": ["nickname": "B"]])])
             #expect(try cloned.status == .conflict && (cloned.problem().code == "client_cloned"))
             #expect(try await client.pull(copy.accessToken, clientID: "phone-copy-01").status == .conflict)
             // The phone logs out and in again (a new device id): its replica and client id carry on.
             #expect(try await client.post("/v1/auth/logout", json: [:], token: phone.accessToken).status == .noContent)
             let again = try await client.loginCitizen(device: "手机")
-            let resumed = try await client.push(again.accessToken, clientID: "phone-copy-01", mutations: [mutation(2, "profile.update", ["changes": ["nickname": "C"]])])
+            let resumed = try await client.push(
+                again.accessToken, clientID: "phone-copy-01", mutations: [mutation(2, "profile.update", ["changes": ["nickname": "C"]])])
             #expect(try resumed.json(PushResponse.self).results.map(\.status) == [.applied])
         }
     }

@@ -20,7 +20,9 @@ import Testing
             let attacker = try await client.loginCitizen()
             let other = try await client.loginCitizen(Demo.citizen2)
             for (ahead, logical) in [(5000, 2_147_483_647), (30000, 2_147_483_646), (50000, Int(HLC.maxLogical))] as [(Int64, Int)] {
-                let body: [[String: Any]] = [["id": 1, "name": "profile.update", "args": ["changes": [:]], "hlc": Self.hlc(aheadBy: ahead, logical: logical)]]
+                let body: [[String: Any]] = [
+                    ["id": 1, "name": "profile.update", "args": ["changes": [:]], "hlc": Self.hlc(aheadBy: ahead, logical: logical)]
+                ]
                 let pushed = try await client.push(attacker.accessToken, clientID: "crash-0000\(logical % 10)", mutations: body)
                 #expect(pushed.status == .ok || pushed.status == .badRequest, "\(pushed.status)")
             }
@@ -52,9 +54,12 @@ import Testing
     func rejectionsSpeakPlainly(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
             let citizen = try await client.loginCitizen()
-            let pushed = try await client.push(citizen.accessToken, clientID: "plain-0000001", mutations: [
-                mutation(1, "case.withdraw", ["caseId": 5]), mutation(2, "case.withdraw", [:]),
-            ]).json(PushResponse.self)
+            let pushed = try await client.push(
+                citizen.accessToken, clientID: "plain-0000001",
+                mutations: [
+                    mutation(1, "case.withdraw", ["caseId": 5]), mutation(2, "case.withdraw", [:]),
+                ]
+            ).json(PushResponse.self)
             #expect(pushed.results.map(\.code) == ["invalid_args", "invalid_args"])
             for result in pushed.results {
                 let detail = result.detail ?? ""
@@ -69,9 +74,11 @@ import Testing
         try await withTestApp(engine) { client in
             let citizen = try await client.loginCitizen()
             let forged = HLC(physical: Int64(Date().timeIntervalSince1970 * 1000), node: "zzzzzzzz-always-wins")
-            _ = try await client.push(citizen.accessToken, clientID: "honest-000001", mutations: [
-                mutation(1, "profile.update", ["changes": ["nickname": "x"]], hlc: forged)
-            ])
+            _ = try await client.push(
+                citizen.accessToken, clientID: "honest-000001",
+                mutations: [
+                    mutation(1, "profile.update", ["changes": ["nickname": "x"]], hlc: forged)
+                ])
             let changes = try await client.pullAll(citizen.accessToken, clientID: "honest-000001").changes
             let profile = try #require(try changes.last { $0._type == .profile }?.entity(Profile.self))
             #expect(profile.fieldClocks.clocks["nickname"]?.node == "honest-000001")

@@ -4,10 +4,10 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import OneTripAPI
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 typealias TokenResponse = Components.Schemas.TokenResponse
 
@@ -37,7 +37,9 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: .get, headers: headers)
     }
 
-    func login(_ identifier: [String: String], password: String, device: String = "测试手机", publicKey: [String: String]? = nil) async throws -> TestResponse {
+    func login(_ identifier: [String: String], password: String, device: String = "测试手机", publicKey: [String: String]? = nil) async throws
+        -> TestResponse
+    {
         var deviceBody: [String: Any] = ["name": device, "platform": "cli"]
         if let publicKey { deviceBody["publicKey"] = publicKey }
         var body: [String: Any] = ["password": password, "device": deviceBody]
@@ -80,10 +82,14 @@ enum Forge {
     /// The server's current access-token signing key, read from its database.
     static func serverKey(_ database: any Database) async throws -> (kid: String, key: P256.Signing.PrivateKey) {
         let row = try? await database.read { db in
-            try await db.raw("SELECT kid, private_pem FROM signing_keys WHERE purpose = 'access' AND retired_at IS NULL ORDER BY created_at DESC").first()
+            try await db.raw("SELECT kid, private_pem FROM signing_keys WHERE purpose = 'access' AND retired_at IS NULL ORDER BY created_at DESC")
+                .first()
         }
         let found = try #require(row)
-        return (try found.decode(column: "kid", as: String.self), try P256.Signing.PrivateKey(pemRepresentation: try found.decode(column: "private_pem", as: String.self)))
+        return (
+            try found.decode(column: "kid", as: String.self),
+            try P256.Signing.PrivateKey(pemRepresentation: try found.decode(column: "private_pem", as: String.self))
+        )
     }
 
     /// Claims that would pass, to be spoiled one at a time.
@@ -96,6 +102,8 @@ enum Forge {
 }
 
 /// Runs `body` with a test app and the location of its database (for tests that inspect storage or keys).
-func withTestAppAndDatabase(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClientProtocol, any Database) async throws -> Void) async throws {
+func withTestAppAndDatabase(_ engine: TestEngine, _ body: @escaping @Sendable (any TestClientProtocol, any Database) async throws -> Void)
+    async throws
+{
     try await withTestAppDatabase(engine, body)
 }

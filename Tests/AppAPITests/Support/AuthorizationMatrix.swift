@@ -3,11 +3,11 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import OneTripAPI
 import SyncCore
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 /// The machinery of `AuthorizationMatrixTests`: callers, expected answers, requests, fixtures and the check of one cell.
 /// The table itself is `AuthorizationMatrix.rows`, beside the tests.

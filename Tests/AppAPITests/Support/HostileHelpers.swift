@@ -10,7 +10,8 @@ import Testing
 /// Valid resident ID numbers nobody has registered (random sequence digits, a real birth date, the right check character).
 enum FreshIdentity {
     static func residentID() -> String {
-        let digits = "330106" + String(format: "%04d%02d%02d", Int.random(in: 1950...2005), Int.random(in: 1...12), Int.random(in: 1...28))
+        let digits =
+            "330106" + String(format: "%04d%02d%02d", Int.random(in: 1950...2005), Int.random(in: 1...12), Int.random(in: 1...28))
             + String(format: "%03d", Int.random(in: 0...999))
         return digits + String(ResidentIDNumber.checkCharacter(for: digits.map { Int(String($0))! }))
     }

@@ -59,7 +59,9 @@ enum RawSocketError: Error {
 
 extension RawSocket {
     /// One whole HTTP/1.1 exchange on a fresh connection (`Connection: close`), blocking: the status code and seconds.
-    static func exchange(port: Int, method: String, path: String, headers: [String: String] = [:], body: String? = nil) -> (status: Int, seconds: Double) {
+    static func exchange(port: Int, method: String, path: String, headers: [String: String] = [:], body: String? = nil) -> (
+        status: Int, seconds: Double
+    ) {
         let started = ContinuousClock.now
         guard let socket = try? RawSocket(port: port) else { return (0, 0) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"

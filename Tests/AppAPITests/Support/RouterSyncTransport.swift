@@ -1,10 +1,11 @@
 import Foundation
 import HummingbirdTesting
+import OneTripAPI
 import SyncCore
+import Synchronization
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 /// SyncCore's transport over the in-process router, so the real replica and engine run against the real server.
 /// `online` can be switched off to simulate a phone without network.
@@ -37,7 +38,10 @@ final class RouterSyncTransport: Sendable {
             push: { [self] clientID, mutations in
                 guard online else { throw SyncTransportError.offline }
                 let bodies = try mutations.map { mutation -> [String: Any] in
-                    ["id": mutation.id, "name": mutation.name, "args": try JSONSerialization.jsonObject(with: Data(mutation.args)), "hlc": mutation.hlc.description]
+                    [
+                        "id": mutation.id, "name": mutation.name, "args": try JSONSerialization.jsonObject(with: Data(mutation.args)),
+                        "hlc": mutation.hlc.description,
+                    ]
                 }
                 let response = try await client.push(token, clientID: clientID, mutations: bodies)
                 guard response.status == .ok else { throw Self.refusal(response) }
@@ -67,13 +71,13 @@ final class RouterSyncTransport: Sendable {
             changes: try response.changes.map { change in
                 Change(
                     scope: Scope(change.scope)!, seq: change.seq, type: EntityType(rawValue: change._type.rawValue), id: change.id,
-                    op: change.op == .upsert ? .upsert : .delete, version: change.version, data: try change.data.map { Array(try JSONEncoder().encode($0)) })
+                    op: change.op == .upsert ? .upsert : .delete, version: change.version,
+                    data: try change.data.map { Array(try JSONEncoder().encode($0)) })
             },
-            cursors: Dictionary(uniqueKeysWithValues: response.cursors.additionalProperties.map { (Scope($0.key)!, $0.value) }), hasMore: response.hasMore,
+            cursors: Dictionary(uniqueKeysWithValues: response.cursors.additionalProperties.map { (Scope($0.key)!, $0.value) }),
+            hasMore: response.hasMore,
             reset: response.reset.compactMap(Scope.init),
             resetEpochs: Dictionary(uniqueKeysWithValues: (response.resetEpochs?.additionalProperties ?? [:]).map { (Scope($0.key)!, $0.value) }),
             lastMutationID: response.lastMutationId, serverHLC: HLC(response.serverHlc) ?? .zero)
     }
 }
-
-import Synchronization

@@ -3,7 +3,7 @@ import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A real `appapi` process on 127.0.0.1 with an OS-chosen port, for tests where sockets, signals and restarts matter.
@@ -75,7 +75,8 @@ final class ServerProcess: Sendable {
     }
 
     /// Runs another `appapi` command (`seed`, `admin`, …) to its end and returns its exit status and what it printed.
-    static func command(_ arguments: [String], environment: [String: String] = ["APPAPI_BCRYPT_COST": "4"]) throws -> (status: Int32, output: String) {
+    static func command(_ arguments: [String], environment: [String: String] = ["APPAPI_BCRYPT_COST": "4"]) throws -> (status: Int32, output: String)
+    {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -118,7 +119,8 @@ final class ServerProcess: Sendable {
 
     /// Logs a citizen in and returns the access token.
     func login(_ idNumber: String, _ password: String) async throws -> String {
-        let answer = try await call("POST", "/v1/auth/login", json: ["idNumber": idNumber, "password": password, "device": ["name": "process", "platform": "cli"]])
+        let answer = try await call(
+            "POST", "/v1/auth/login", json: ["idNumber": idNumber, "password": password, "device": ["name": "process", "platform": "cli"]])
         return try #require((try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["accessToken"] as? String)
     }
 

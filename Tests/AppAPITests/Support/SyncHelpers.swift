@@ -2,11 +2,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import OneTripAPI
 import SyncCore
 import Testing
 
 @testable import AppAPI
-import OneTripAPI
 
 typealias PullResponse = Components.Schemas.PullResponse
 typealias PushResponse = Components.Schemas.PushResponse

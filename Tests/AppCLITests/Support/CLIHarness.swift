@@ -163,14 +163,17 @@ struct Terminal {
         }
         await withCheckedContinuation { continuation in group.notify(queue: .global()) { continuation.resume() } }
         let (stdout, stderr) = collected.value
-        return CLIResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return CLIResult(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     /// Runs `appcli` and expects exit 0; records the output when it is not.
     @discardableResult
     func ok(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
         let result = try await run(arguments)
-        #expect(result.status == 0, "appcli \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\n\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            result.status == 0, "appcli \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\n\(result.stderr)",
+            sourceLocation: sourceLocation)
         return result
     }
 }

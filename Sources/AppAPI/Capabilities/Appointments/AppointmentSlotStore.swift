@@ -147,7 +147,6 @@ enum AppointmentSlotStore {
     }
 }
 
-
 extension AppointmentSlotStore {
     /// Appointments (in their owners' `user:` scopes, ids chosen by devices), the slots they hold and each account's
     /// open appointments.

@@ -1,7 +1,7 @@
 import Foundation
+import OneTripAPI
 import SQLKit
 import SyncCore
-import OneTripAPI
 
 /// Appointment routes. Booking and cancelling run the `appointment.*` mutators through the sync engine's
 /// `MutationRunner`, so a phone that books offline and one that calls these routes meet exactly the same rules.

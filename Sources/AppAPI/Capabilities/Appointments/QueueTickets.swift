@@ -1,7 +1,7 @@
 import Foundation
+import OneTripAPI
 import SQLKit
 import SyncCore
-import OneTripAPI
 
 /// Online queue tickets (在线取号). `queue_tickets` is their store; each issue or change is also published into the
 /// holder's `user:` scope. Numbers come from a per-centre, per-day counter whose row lock serialises issuing, so
@@ -17,7 +17,8 @@ extension APIImplementation {
         }
         if let code = body.matterCode {
             let known =
-                PathID.isPlausible(code) ? try await database.read({ db in try await ChangeLog.entity(Matter.self, id: code, in: .public, on: db) }) : nil
+                PathID.isPlausible(code)
+                ? try await database.read({ db in try await ChangeLog.entity(Matter.self, id: code, in: .public, on: db) }) : nil
             guard known != nil else { throw AppError(.invalidArgs, "matterCode: no matter has the code '\(code.prefix(128))'.") }
         }
         guard AppointmentSchedule.opens(center, on: today) else {

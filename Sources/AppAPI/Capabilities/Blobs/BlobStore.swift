@@ -28,7 +28,9 @@ struct BlobStore: Sendable {
         guard Self.sniff(bytes) == contentType else { throw AppError(.contentMismatch, "The file's content is not \(contentType).") }
         let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         try await database.transaction { [runtime] db in
-            if try await db.select().column("sha256").from("blob_owners").where("sha256", .equal, sha).where("account_id", .equal, accountID).first() != nil {
+            if try await db.select().column("sha256").from("blob_owners").where("sha256", .equal, sha).where("account_id", .equal, accountID).first()
+                != nil
+            {
                 return
             }
             // The account's row lock: two uploads of one account count one after the other.
@@ -44,7 +46,8 @@ struct BlobStore: Sendable {
             guard files < Self.maxFilesPerAccount, used + bytes.count <= Self.maxBytesPerAccount else {
                 throw AppError(
                     .quotaExceeded,
-                    "Your uploads are at their limit (\(Self.maxFilesPerAccount) files, \(Self.maxBytesPerAccount >> 20) MiB); materials of finished cases stay available to the departments.")
+                    "Your uploads are at their limit (\(Self.maxFilesPerAccount) files, \(Self.maxBytesPerAccount >> 20) MiB); materials of finished cases stay available to the departments."
+                )
             }
             try await db.insert(into: "blobs").columns("sha256", "size", "content_type", "bytes", "created_at")
                 .values(SQLBind(sha), SQLBind(bytes.count), SQLBind(contentType), SQLBind(bytes), SQLBind(runtime.now()))
@@ -58,17 +61,21 @@ struct BlobStore: Sendable {
     /// Whether `accountID` uploaded the blob.
     func isOwned(_ sha256: String, by accountID: String) async throws -> Bool {
         try await database.read { db in
-            try await db.select().column("sha256").from("blob_owners").where("sha256", .equal, sha256).where("account_id", .equal, accountID).first() != nil
+            try await db.select().column("sha256").from("blob_owners").where("sha256", .equal, sha256).where("account_id", .equal, accountID).first()
+                != nil
         }
     }
 
     func load(_ sha256: String) async throws -> (blob: Blob, bytes: Data)? {
         try await database.read { db in
-            guard let row = try await db.select().columns("size", "content_type", "bytes").from("blobs").where("sha256", .equal, sha256).first() else {
+            guard let row = try await db.select().columns("size", "content_type", "bytes").from("blobs").where("sha256", .equal, sha256).first()
+            else {
                 return nil
             }
             return (
-                Blob(sha256: sha256, size: try row.decode(column: "size", as: Int.self), contentType: try row.decode(column: "content_type", as: String.self)),
+                Blob(
+                    sha256: sha256, size: try row.decode(column: "size", as: Int.self),
+                    contentType: try row.decode(column: "content_type", as: String.self)),
                 try row.decode(column: "bytes", as: Data.self)
             )
         }

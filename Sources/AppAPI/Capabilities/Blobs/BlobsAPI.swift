@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
+import OneTripAPI
 import OpenAPIRuntime
 import SyncCore
-import OneTripAPI
 
 /// Material uploads and downloads.
 extension APIImplementation {

@@ -19,7 +19,8 @@ struct CaseMessages: CaseObserver {
         if let note = event?.note, !note.isEmpty { body += "说明：\(note)" }
         let at = event?.at ?? Int64(Clock.nowMillis())
         let message = Message(
-            id: "msg_\(new.id)_\(new.timeline.count)", title: "办件进度：\(new.state.label)", body: body, category: "case", subjectID: new.id, createdAt: at
+            id: "msg_\(new.id)_\(new.timeline.count)", title: "办件进度：\(new.state.label)", body: body, category: "case", subjectID: new.id,
+            createdAt: at
         )
         return [try .upsert(message, id: message.id, type: .message, in: .user(new.accountId))]
     }

@@ -1,8 +1,8 @@
 import Foundation
-import SQLKit
-import Synchronization
-import SyncCore
 import OneTripAPI
+import SQLKit
+import SyncCore
+import Synchronization
 
 /// The "at most one trip" ledger: per department and city-wide — cases by state, on-time rate, visits, the share
 /// handled without any visit (全程网办), broken promises and satisfaction.
@@ -69,8 +69,10 @@ final class CaseStatistics: CommitObserver {
                 .from("case_index").where("state", .notEqual, "draft").all().map { row in
                     Row(
                         department: try row.decode(column: "department_id", as: String.self), state: try row.decode(column: "state", as: String.self),
-                        deadline: try row.decode(column: "deadline", as: String?.self), decidedAt: try row.decode(column: "decided_at", as: Int?.self),
-                        visits: try row.decode(column: "visits", as: Int.self), promisedVisits: try row.decode(column: "promised_visits", as: Int.self),
+                        deadline: try row.decode(column: "deadline", as: String?.self),
+                        decidedAt: try row.decode(column: "decided_at", as: Int?.self),
+                        visits: try row.decode(column: "visits", as: Int.self),
+                        promisedVisits: try row.decode(column: "promised_visits", as: Int.self),
                         rating: try row.decode(column: "rating", as: Int?.self)
                     )
                 }
@@ -86,7 +88,8 @@ final class CaseStatistics: CommitObserver {
                 departmentId: id, cases: rows.count,
                 byState: .init(additionalProperties: Dictionary(grouping: rows, by: \.state).mapValues(\.count)),
                 onTimeRate: decided.isEmpty ? 1 : Double(onTime) / Double(decided.count),
-                averageVisits: rows.isEmpty ? 0 : Double(rows.map(\.visits).reduce(0, +)) / Double(rows.count), maxVisits: rows.map(\.visits).max() ?? 0,
+                averageVisits: rows.isEmpty ? 0 : Double(rows.map(\.visits).reduce(0, +)) / Double(rows.count),
+                maxVisits: rows.map(\.visits).max() ?? 0,
                 zeroVisitShare: rows.isEmpty ? 1 : Double(rows.filter { $0.visits == 0 }.count) / Double(rows.count),
                 brokenPromises: rows.filter { $0.visits > $0.promisedVisits }.count, ratings: ratings.count,
                 averageRating: ratings.isEmpty ? 0 : Double(ratings.reduce(0, +)) / Double(ratings.count),

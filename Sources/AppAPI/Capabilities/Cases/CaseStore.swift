@@ -71,7 +71,9 @@ struct CaseStore: Sendable {
             if let today { select.where("deadline", .lessThan, today).where("state", .in, Case.deadlineRunningStates.map(\.rawValue)) }
             let ids = try await select.orderBy("submitted_at").limit(limit).all().map { try $0.decode(column: "id", as: String.self) }
             var cases: [Case] = []
-            for id in ids { if let found = try await ChangeLog.entity(Case.self, id: id, in: .department(department), on: db) { cases.append(found) } }
+            for id in ids {
+                if let found = try await ChangeLog.entity(Case.self, id: id, in: .department(department), on: db) { cases.append(found) }
+            }
             return cases
         }
     }
@@ -79,7 +81,8 @@ struct CaseStore: Sendable {
     /// Rectification tasks, soonest due first: of one department, or every department's (`nil`, for admins).
     func rectifications(department: String?, status: String?) async throws -> [any SQLRow] {
         try await database.read { db in
-            let select = db.select().columns("id", "case_id", "department_id", "rating", "comment", "due", "status", "created_at").from("rectification_tasks")
+            let select = db.select().columns("id", "case_id", "department_id", "rating", "comment", "due", "status", "created_at").from(
+                "rectification_tasks")
             if let department { select.where("department_id", .equal, department) }
             if let status { select.where("status", .equal, status) }
             return try await select.orderBy("due").orderBy("id").limit(500).all()
@@ -89,8 +92,9 @@ struct CaseStore: Sendable {
     /// A case as its owner or the handling department sees it, without locking.
     func read(_ id: String) async throws -> Case? {
         try await database.read { db in
-            guard let owner = try await db.select().column("account_id").from("case_index").where("id", .equal, id).first()?
-                .decode(column: "account_id", as: String.self)
+            guard
+                let owner = try await db.select().column("account_id").from("case_index").where("id", .equal, id).first()?
+                    .decode(column: "account_id", as: String.self)
             else { return nil }
             return try await ChangeLog.entity(Case.self, id: id, in: .user(owner), on: db)
         }
@@ -105,32 +109,36 @@ struct CaseStore: Sendable {
         }
     }
 
-    private func saveIndex(_ case_: Case, isNew: Bool, on db: any SQLDatabase) async throws {
+    private func saveIndex(_ caseFile: Case, isNew: Bool, on db: any SQLDatabase) async throws {
         let values: [(String, any Encodable & Sendable)] = [
-            ("account_id", case_.accountId), ("department_id", case_.departmentId), ("matter_code", case_.matterCode),
-            ("state", case_.state.rawValue), ("deadline", case_.deadline), ("pending_due", case_.pendingDue), ("submitted_at", case_.submittedAt),
-            ("accepted_at", case_.acceptedAt), ("decided_at", case_.decidedAt), ("completed_at", case_.completedAt), ("visits", case_.visits),
-            ("promised_visits", case_.promisedVisits), ("rating", case_.rating?.level), ("bundle_submission_id", case_.bundleSubmissionId),
+            ("account_id", caseFile.accountId), ("department_id", caseFile.departmentId), ("matter_code", caseFile.matterCode),
+            ("state", caseFile.state.rawValue), ("deadline", caseFile.deadline), ("pending_due", caseFile.pendingDue),
+            ("submitted_at", caseFile.submittedAt),
+            ("accepted_at", caseFile.acceptedAt), ("decided_at", caseFile.decidedAt), ("completed_at", caseFile.completedAt),
+            ("visits", caseFile.visits),
+            ("promised_visits", caseFile.promisedVisits), ("rating", caseFile.rating?.level), ("bundle_submission_id", caseFile.bundleSubmissionId),
             ("updated_at", runtime.now()),
         ]
         if isNew {
-            let inserted = try await db.insert(into: "case_index").columns(["id"] + values.map(\.0)).values([SQLBind(case_.id)] + values.map { SQLBind($0.1) })
-                .ignoringConflicts(with: ["id"]).returning("id").first()
-            guard inserted != nil else { throw MutationRejection(.idTaken, "The case id '\(case_.id)' is taken; choose another.") }
+            let inserted = try await db.insert(into: "case_index").columns(["id"] + values.map(\.0)).values(
+                [SQLBind(caseFile.id)] + values.map { SQLBind($0.1) }
+            )
+            .ignoringConflicts(with: ["id"]).returning("id").first()
+            guard inserted != nil else { throw MutationRejection(.idTaken, "The case id '\(caseFile.id)' is taken; choose another.") }
         } else {
             let update = db.update("case_index")
             for (column, value) in values { update.set(SQLIdentifier(column), to: SQLBind(value)) }
             // The owner never changes: an update of another account's case id matches nothing and is refused.
-            let updated = try await update.where("id", .equal, case_.id).where("account_id", .equal, case_.accountId).returning("id").first()
-            guard updated != nil else { throw MutationRejection(.notFound, "No case has the id '\(case_.id)'.") }
+            let updated = try await update.where("id", .equal, caseFile.id).where("account_id", .equal, caseFile.accountId).returning("id").first()
+            guard updated != nil else { throw MutationRejection(.notFound, "No case has the id '\(caseFile.id)'.") }
         }
     }
 
-    private func saveCitations(_ case_: Case, on db: any SQLDatabase) async throws {
-        try await db.delete(from: "case_materials").where("case_id", .equal, case_.id).run()
-        for sha in Set(case_.materials.compactMap(\.blobSha256)).sorted() {
+    private func saveCitations(_ caseFile: Case, on db: any SQLDatabase) async throws {
+        try await db.delete(from: "case_materials").where("case_id", .equal, caseFile.id).run()
+        for sha in Set(caseFile.materials.compactMap(\.blobSha256)).sorted() {
             try await db.insert(into: "case_materials").columns("case_id", "sha256", "department_id")
-                .values(SQLBind(case_.id), SQLBind(sha), SQLBind(case_.departmentId)).ignoringConflicts(with: ["case_id", "sha256"]).run()
+                .values(SQLBind(caseFile.id), SQLBind(sha), SQLBind(caseFile.departmentId)).ignoringConflicts(with: ["case_id", "sha256"]).run()
         }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
+import OneTripAPI
 import OpenAPIRuntime
 import SQLKit
 import SyncCore
-import OneTripAPI
 
 /// The applicant's case routes. Each mirrors a mutator and runs it through the sync engine's `MutationRunner`, so a
 /// phone that applies offline and one that calls these routes get exactly the same rules.
@@ -24,7 +24,9 @@ extension APIImplementation {
                 let bundleSubmission = plan.isBundle ? "bun_" + runtime.newID() : nil
                 for matter in plan.matters {
                     let id = "case_" + runtime.newID()
-                    try await batch.run(CaseSaveDraft.name, args: CaseSaveDraft.Args(caseId: id, matter: matter, bundleSubmissionId: bundleSubmission, fields: fields))
+                    try await batch.run(
+                        CaseSaveDraft.name, args: CaseSaveDraft.Args(caseId: id, matter: matter, bundleSubmissionId: bundleSubmission, fields: fields)
+                    )
                     if submit {
                         // Materials are matched by name; a bundle hands the same files to every case that names them.
                         let own = materials.filter { material in matter.materials.contains { $0.name == material.name } }
@@ -57,14 +59,16 @@ extension APIImplementation {
 
     func withdrawCase(_ input: Operations.WithdrawCase.Input) async throws -> Operations.WithdrawCase.Output {
         let reason: String? = if case .json(let body) = input.body { body.reason } else { nil }
-        let updated = try await runCaseMutation(CaseWithdraw.name, args: CaseWithdraw.Args(caseId: input.path.id, reason: reason), caseID: input.path.id)
+        let updated = try await runCaseMutation(
+            CaseWithdraw.name, args: CaseWithdraw.Args(caseId: input.path.id, reason: reason), caseID: input.path.id)
         return .ok(.init(body: .json(try .init(updated))))
     }
 
     func supplementCase(_ input: Operations.SupplementCase.Input) async throws -> Operations.SupplementCase.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
         let materials = try body.materials.map(SubmittedMaterial.init)
-        let updated = try await runCaseMutation(CaseSupplement.name, args: CaseSupplement.Args(caseId: input.path.id, materials: materials), caseID: input.path.id)
+        let updated = try await runCaseMutation(
+            CaseSupplement.name, args: CaseSupplement.Args(caseId: input.path.id, materials: materials), caseID: input.path.id)
         return .ok(.init(body: .json(try .init(updated))))
     }
 
@@ -118,15 +122,15 @@ extension APIImplementation {
 enum CaseRoutes {
     /// Who may read a case: its applicant; an admin (supervision, drafts included, deliberately); a clerk of the
     /// handling department once it is submitted (a draft is the applicant's alone).
-    static func mayRead(_ case_: Case, _ identity: Identity) -> Bool {
-        case_.accountId == identity.accountID || identity.kind == .admin
-            || (identity.kind == .clerk && identity.departmentID == case_.departmentId && case_.state != .draft)
+    static func mayRead(_ caseFile: Case, _ identity: Identity) -> Bool {
+        caseFile.accountId == identity.accountID || identity.kind == .admin
+            || (identity.kind == .clerk && identity.departmentID == caseFile.departmentId && caseFile.state != .draft)
     }
 }
 
 extension Components.Schemas.Case {
-    init(_ case_: Case) throws {
-        self = try JSONDecoder().decode(Components.Schemas.Case.self, from: Data(SyncJSON.encode(case_)))
+    init(_ caseFile: Case) throws {
+        self = try JSONDecoder().decode(Components.Schemas.Case.self, from: Data(SyncJSON.encode(caseFile)))
     }
 }
 

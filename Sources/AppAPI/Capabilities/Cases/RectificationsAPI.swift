@@ -1,6 +1,6 @@
 import Foundation
-import SQLKit
 import OneTripAPI
+import SQLKit
 
 /// 整改 tasks opened by poor ratings, for the department that must act on them.
 extension APIImplementation {
@@ -14,7 +14,8 @@ extension APIImplementation {
                 id: try row.decode(column: "id", as: String.self), caseId: try row.decode(column: "case_id", as: String.self),
                 departmentId: try row.decode(column: "department_id", as: String.self), rating: try row.decode(column: "rating", as: Int.self),
                 comment: try row.decode(column: "comment", as: String?.self), due: try row.decode(column: "due", as: String.self),
-                status: .init(rawValue: try row.decode(column: "status", as: String.self)) ?? .open, createdAt: try row.decode(column: "created_at", as: Int.self)
+                status: .init(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+                createdAt: try row.decode(column: "created_at", as: Int.self)
             )
         }
         return .ok(.init(body: .json(.init(items: items))))

@@ -1,7 +1,7 @@
 import Foundation
+import OneTripAPI
 import SQLKit
 import SyncCore
-import OneTripAPI
 
 /// The clerk workbench: the department's queue and the actions that move cases.
 extension APIImplementation {
@@ -18,10 +18,11 @@ extension APIImplementation {
         let items = try await cases.departmentQueue(
             department, state: query.state, matterCode: query.matter, overdueOn: query.overdue == true ? today : nil,
             limit: limit)
-        let views = try items.filter { query.overdue == nil || $0.isOverdue(today: today) == query.overdue }.map { case_ in
+        let views = try items.filter { query.overdue == nil || $0.isOverdue(today: today) == query.overdue }.map { caseFile in
             Components.Schemas.WorkbenchCase(
-                _case: try .init(case_), overdue: case_.isOverdue(today: today), brokeOneTripPromise: case_.brokeOneTripPromise,
-                allowedActions: CaseWorkflow.allowedActions(for: case_.state, actorKind: .clerk).map(\.rawValue) + (case_.state == .draft ? [] : ["recordVisit"])
+                _case: try .init(caseFile), overdue: caseFile.isOverdue(today: today), brokeOneTripPromise: caseFile.brokeOneTripPromise,
+                allowedActions: CaseWorkflow.allowedActions(for: caseFile.state, actorKind: .clerk).map(\.rawValue)
+                    + (caseFile.state == .draft ? [] : ["recordVisit"])
             )
         }
         return .ok(.init(body: .json(.init(items: views))))
@@ -49,7 +50,9 @@ extension APIImplementation {
                     next = try CaseWorkflow.recordVisit(on: current, by: actor, at: now, note: body.note)
                 } else {
                     guard let action = CaseAction(rawValue: body.action.rawValue) else { throw AppError.badRequest("Unknown action.") }
-                    next = try CaseWorkflow.perform(action, on: current, by: actor, at: now, note: body.note, details: details, calendar: try await cases.calendar.current(on: db))
+                    next = try CaseWorkflow.perform(
+                        action, on: current, by: actor, at: now, note: body.note, details: details, calendar: try await cases.calendar.current(on: db)
+                    )
                 }
             } catch let rejection as MutationRejection {
                 throw AppError(rejection)

@@ -1,6 +1,6 @@
 import Foundation
-import SyncCore
 import OneTripAPI
+import SyncCore
 
 /// The public catalog routes (no authentication).
 extension APIImplementation {
@@ -20,7 +20,8 @@ extension APIImplementation {
 
     func listBundles(_ input: Operations.ListBundles.Input) async throws -> Operations.ListBundles.Output {
         let bundles = try await catalog.bundles().map {
-            Components.Schemas.Bundle(code: $0.code, name: $0.name, description: $0.description, matterCodes: $0.matterCodes, promisedDays: $0.promisedDays)
+            Components.Schemas.Bundle(
+                code: $0.code, name: $0.name, description: $0.description, matterCodes: $0.matterCodes, promisedDays: $0.promisedDays)
         }
         return .ok(.init(body: .json(.init(items: bundles))))
     }

@@ -1,5 +1,5 @@
-import SyncCore
 import OneTripAPI
+import SyncCore
 
 /// Conversions from the shared catalog entities to the generated wire types.
 extension Components.Schemas.Matter {

@@ -147,7 +147,9 @@ struct CatalogStore: Sendable {
         }
     }
 
-    private func upsert(_ db: any SQLDatabase, table: String, key: String, values: KeyValuePairs<String, any Encodable & Sendable>, data: some Encodable) async throws {
+    private func upsert(
+        _ db: any SQLDatabase, table: String, key: String, values: KeyValuePairs<String, any Encodable & Sendable>, data: some Encodable
+    ) async throws {
         let columns = values.map(\.key) + ["data"]
         let binds: [any SQLExpression] = values.map { SQLBind($0.value) } + [SQLBind(try ChangeLog.encode(data))]
         try await db.insert(into: table).columns(columns).values(binds)

@@ -24,7 +24,12 @@ enum SyntheticCatalog {
             departmentId: department.id, departmentName: department.name, domain: domain,
             kind: immediate ? .immediate : .promised, legalDays: immediate ? 1 : promised + 5, promisedDays: promised,
             onsiteVisits: fullyOnline ? 0 : 1, fullyOnline: fullyOnline, idCardOnly: idCardOnly, expressDelivery: number % 4 == 0,
-            materials: idCardOnly ? [] : [Material(name: "申请表", required: true, paperAllowed: true), Material(name: "\(topic)相关证明", required: number % 5 != 0, paperAllowed: true)],
+            materials: idCardOnly
+                ? []
+                : [
+                    Material(name: "申请表", required: true, paperAllowed: true),
+                    Material(name: "\(topic)相关证明", required: number % 5 != 0, paperAllowed: true),
+                ],
             description: "用于规模测试的合成事项：\(subject)办理\(topic)\(action)。", keywords: [topic, action]
         )
     }

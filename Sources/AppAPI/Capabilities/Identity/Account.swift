@@ -1,6 +1,6 @@
 import Foundation
-import SyncCore
 import OneTripAPI
+import SyncCore
 
 /// The kinds of account; an access token's `role` claim is the kind (`AccountRole`, shared with SyncCore).
 typealias AccountKind = AccountRole

@@ -7,7 +7,9 @@ struct AccountStore: Sendable {
     let database: any Database
 
     enum Identifier: Sendable, Equatable {
-        case idNumber(String), creditCode(String), username(String)
+        case idNumber(String)
+        case creditCode(String)
+        case username(String)
 
         var column: String {
             switch self {
@@ -36,7 +38,9 @@ struct AccountStore: Sendable {
     /// Inserts the account and publishes its profile and a welcome message into its `user:` scope.
     static func insert(_ account: Account, on db: any SQLDatabase) async throws {
         try await db.insert(into: "accounts")
-            .columns("id", "kind", "id_number", "credit_code", "username", "name", "phone", "password_hash", "department_id", "center_id", "created_at")
+            .columns(
+                "id", "kind", "id_number", "credit_code", "username", "name", "phone", "password_hash", "department_id", "center_id", "created_at"
+            )
             .values(
                 SQLBind(account.id), SQLBind(account.kind.rawValue), SQLBind(account.idNumber), SQLBind(account.creditCode),
                 SQLBind(account.username), SQLBind(account.name), SQLBind(account.phone), SQLBind(account.passwordHash),
@@ -88,7 +92,8 @@ struct AccountStore: Sendable {
 
     func devices(of accountID: String) async throws -> [Device] {
         try await database.read { db in
-            try await db.select().column("*").from("devices").where("account_id", .equal, accountID).orderBy("created_at").all().map(Self.decodeDevice)
+            try await db.select().column("*").from("devices").where("account_id", .equal, accountID).orderBy("created_at").all().map(
+                Self.decodeDevice)
         }
     }
 
@@ -107,7 +112,8 @@ struct AccountStore: Sendable {
     /// Revokes a device and with it its whole refresh-token family.
     func revoke(deviceID: String, at now: Int, on db: any SQLDatabase) async throws {
         try await db.update("devices").set("revoked_at", to: now).where("id", .equal, deviceID).where("revoked_at", .is, SQLLiteral.null).run()
-        try await db.update("refresh_tokens").set("used_at", to: now).where("device_id", .equal, deviceID).where("used_at", .is, SQLLiteral.null).run()
+        try await db.update("refresh_tokens").set("used_at", to: now).where("device_id", .equal, deviceID).where("used_at", .is, SQLLiteral.null)
+            .run()
     }
 
     // MARK: Refresh tokens

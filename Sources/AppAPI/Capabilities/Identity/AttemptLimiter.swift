@@ -120,7 +120,8 @@ struct AttemptLimiter: Sendable {
         let now = runtime.now()
         let cutoff = now - Int(age.components.seconds) * 1000
         return try await database.transaction { db in
-            try await db.raw("DELETE FROM login_throttle WHERE window_start < \(bind: cutoff) AND locked_until < \(bind: now) RETURNING \"key\"").all().count
+            try await db.raw("DELETE FROM login_throttle WHERE window_start < \(bind: cutoff) AND locked_until < \(bind: now) RETURNING \"key\"")
+                .all().count
         }
     }
 

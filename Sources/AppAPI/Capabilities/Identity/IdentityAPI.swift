@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import SyncCore
 import OneTripAPI
+import SyncCore
 
 /// The identity routes.
 extension APIImplementation {
@@ -47,7 +47,8 @@ extension APIImplementation {
             name: body.device.name, platform: Platform(rawValue: body.device.platform.rawValue)!,
             publicJWK: try body.device.publicKey.map(Self.validatedDeviceKey)
         )
-        let session = try await identity.login(identifier, password: body.password, device: registration, network: RequestScope.current?.clientNetwork)
+        let session = try await identity.login(
+            identifier, password: body.password, device: registration, network: RequestScope.current?.clientNetwork)
         return .ok(.init(body: .json(.init(session))))
     }
 
@@ -70,7 +71,9 @@ extension APIImplementation {
 
     func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
         let me = try await authenticate()
-        guard let account = try await identity.accounts.account(id: me.accountID) else { throw AppError.unauthenticated("The account no longer exists.") }
+        guard let account = try await identity.accounts.account(id: me.accountID) else {
+            throw AppError.unauthenticated("The account no longer exists.")
+        }
         return .ok(.init(body: .json(.init(account))))
     }
 
@@ -117,7 +120,9 @@ extension APIImplementation {
         guard let x = decodeBase64URL(jwk.x), let y = decodeBase64URL(jwk.y), x.count == 32, y.count == 32,
             (try? P256.Signing.PublicKey(x963Representation: Data([0x04]) + x + y)) != nil
         else {
-            throw AppError(.invalidPublicKey, "device.publicKey is not a P-256 public key.", errors: [.init(pointer: "/device/publicKey", detail: "must be a P-256 public key")])
+            throw AppError(
+                .invalidPublicKey, "device.publicKey is not a P-256 public key.",
+                errors: [.init(pointer: "/device/publicKey", detail: "must be a P-256 public key")])
         }
         return try ChangeLog.encode(["kty": "EC", "crv": "P-256", "x": jwk.x, "y": jwk.y])
     }

@@ -50,7 +50,9 @@ struct IdentityService: Sendable {
 
     /// Registers an account, answering alike whether the identifier was free or taken (so registration tells nobody
     /// who has an account): a taken identifier does no hash but waits as long as one, and creates nothing.
-    func register(kind: AccountKind, idNumber: String?, creditCode: String?, name: String, phone: String, password: String, network: String?) async throws {
+    func register(kind: AccountKind, idNumber: String?, creditCode: String?, name: String, phone: String, password: String, network: String?)
+        async throws
+    {
         var problems = FieldProblems()
         var identifier: AccountStore.Identifier?
         switch kind {
@@ -84,7 +86,8 @@ struct IdentityService: Sendable {
         }
         let passwordHash = try await Self.unlessBusy { try await hasher.hash(password) }
         let account = Account(
-            id: Account.newID(), kind: kind, idNumber: kind == .citizen ? identifier.value : nil, creditCode: kind == .enterprise ? identifier.value : nil,
+            id: Account.newID(), kind: kind, idNumber: kind == .citizen ? identifier.value : nil,
+            creditCode: kind == .enterprise ? identifier.value : nil,
             name: name, phone: phone, passwordHash: passwordHash, createdAt: runtime.now()
         )
         do {
@@ -116,7 +119,9 @@ struct IdentityService: Sendable {
                 }
             )
         }
-        if kind == .clerk && references.department != true { problems.add("/departmentId", "a clerk needs a known department", code: .unknownDepartment) }
+        if kind == .clerk && references.department != true {
+            problems.add("/departmentId", "a clerk needs a known department", code: .unknownDepartment)
+        }
         if kind == .kiosk && references.center != true { problems.add("/centerId", "a kiosk needs a known service centre", code: .unknownCenter) }
         try problems.throwIfAny()
         let passwordHash = try await Self.unlessBusy { try await hasher.hash(password) }
@@ -132,7 +137,9 @@ struct IdentityService: Sendable {
 
     /// Logs in on a new device. The attempt is counted before the password is checked (`LoginThrottle`), and an
     /// unknown identifier is checked against a decoy hash of the same cost, so both answer alike and in the same time.
-    func login(_ identifier: AccountStore.Identifier, password: String, device registration: DeviceRegistration, network: String?) async throws -> Session {
+    func login(_ identifier: AccountStore.Identifier, password: String, device registration: DeviceRegistration, network: String?) async throws
+        -> Session
+    {
         let reservation = try await throttle.reserve(identifier: identifier.value, network: network)
         let account: Account?
         let matches: Bool
@@ -156,7 +163,8 @@ struct IdentityService: Sendable {
         let refresh = TokenService.makeRefreshToken()
         try await database.transaction { [accounts] db in
             try await accounts.insertDevice(device, on: db)
-            try await accounts.insertRefreshToken(hash: refresh.hash, deviceID: device.id, expiresAt: Self.refreshExpiry(from: now), createdAt: now, on: db)
+            try await accounts.insertRefreshToken(
+                hash: refresh.hash, deviceID: device.id, expiresAt: Self.refreshExpiry(from: now), createdAt: now, on: db)
         }
         let access = try await tokens.issueAccessToken(for: account, device: device)
         return Session(accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn, device: device, account: account)
@@ -194,7 +202,8 @@ struct IdentityService: Sendable {
                 return .invalid(code: .refreshTokenExpired, detail: "The session has expired. Log in again.")
             }
             let next = TokenService.makeRefreshToken()
-            try await accounts.insertRefreshToken(hash: next.hash, deviceID: device.id, expiresAt: Self.refreshExpiry(from: now), createdAt: now, on: db)
+            try await accounts.insertRefreshToken(
+                hash: next.hash, deviceID: device.id, expiresAt: Self.refreshExpiry(from: now), createdAt: now, on: db)
             try await accounts.touch(deviceID: device.id, at: now, on: db)
             return .rotated(device, newToken: next.token)
         }
@@ -295,7 +304,6 @@ struct FieldProblems {
         throw AppError(code, summary, errors: errors)
     }
 }
-
 
 extension IdentityService {
     /// The account's own entities, as mutators reach them: its profile and messages, in its `user:` scope.

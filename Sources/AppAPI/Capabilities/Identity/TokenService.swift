@@ -42,7 +42,8 @@ final class TokenService: Authenticator {
         self.runtime = runtime
         let accounts = AccountStore(database: database)
         self.readRevoked = readRevoked ?? { try await accounts.isRevoked(deviceID: $0) }
-        self.keys = SigningKeyStore(database: database, purpose: "access", retention: Self.accessTokenLifetime + .seconds(Int64(AccessClaims.issuedAtSkew)))
+        self.keys = SigningKeyStore(
+            database: database, purpose: "access", retention: Self.accessTokenLifetime + .seconds(Int64(AccessClaims.issuedAtSkew)))
         self.accounts = AccountStore(database: database)
     }
 

@@ -40,7 +40,8 @@ extension APIImplementation {
             identity = try await authenticator.verify(token)
         } catch let failure as AuthenticationFailure {
             scope?.logger.info("access token refused", metadata: ["auth.reason": "\(failure.reason)"])
-            throw AppError.unauthenticated(failure.expired ? "The access token has expired; refresh it." : "The access token is not valid.", code: .invalidToken)
+            throw AppError.unauthenticated(
+                failure.expired ? "The access token has expired; refresh it." : "The access token is not valid.", code: .invalidToken)
         }
         if let allowed, !allowed.contains(identity.kind) {
             throw AppError.forbidden("A \(identity.kind.rawValue) account cannot use this route.")

@@ -62,7 +62,8 @@ struct BodyLimitMiddleware: RouterMiddleware {
         defer { anonymousBudget.release(reserved) }
         var request = request
         try await collect(&request, upTo: anonymous ? Self.anonymousLimit : limit, declared: declared, context: context) {
-            anonymous && limit > Self.anonymousLimit ? anonymousRefusal(path: path, token: token) : .payloadTooLarge(limit: anonymous ? Self.anonymousLimit : limit)
+            anonymous && limit > Self.anonymousLimit
+                ? anonymousRefusal(path: path, token: token) : .payloadTooLarge(limit: anonymous ? Self.anonymousLimit : limit)
         }
         return try await next(request, context)
     }
@@ -85,7 +86,7 @@ struct BodyLimitMiddleware: RouterMiddleware {
             _ = try await request.collectBody(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw refusing(tooLarge(), context)
-        } catch where timedOut.load(ordering: .sequentiallyConsistent) {
+        } catch  where timedOut.load(ordering: .sequentiallyConsistent) {
             throw timeoutError()
         }
         if timedOut.load(ordering: .sequentiallyConsistent) { throw timeoutError() }

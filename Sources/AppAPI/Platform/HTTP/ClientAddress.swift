@@ -20,7 +20,9 @@ struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         } else if text.filter({ $0 == ":" }).count == 1 {
             text = String(text.prefix { $0 != ":" })
         }
-        guard text.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") || ($0 < 0x80 && isxdigit(Int32($0)) != 0) }) else { return nil }
+        guard text.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") || ($0 < 0x80 && isxdigit(Int32($0)) != 0) }) else {
+            return nil
+        }
         var v4 = in_addr()
         var v6 = in6_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
@@ -97,7 +99,9 @@ struct TrustedProxies: Sendable, Equatable {
         var networks: [IPNetwork] = []
         for value in values {
             for item in value.split(whereSeparator: { $0 == "," || $0 == " " }) where !item.isEmpty {
-                guard let network = IPNetwork(item) else { throw ConfigurationError("trusted proxy '\(item.prefix(64))' is not an IP address or CIDR block") }
+                guard let network = IPNetwork(item) else {
+                    throw ConfigurationError("trusted proxy '\(item.prefix(64))' is not an IP address or CIDR block")
+                }
                 networks.append(network)
             }
         }

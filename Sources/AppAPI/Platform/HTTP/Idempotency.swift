@@ -26,7 +26,8 @@ struct IdempotencyStore: Sendable {
     /// Runs `work` once per (account, key), in the caller's transaction `db`. `work` returns the status and the JSON
     /// it answered with.
     func run(
-        key: String, accountID: String, operation: String, request: Data, on db: any SQLDatabase, work: () async throws -> (status: Int, response: Data)
+        key: String, accountID: String, operation: String, request: Data, on db: any SQLDatabase,
+        work: () async throws -> (status: Int, response: Data)
     ) async throws -> Replay {
         guard (8...128).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw AppError.badRequest(

@@ -1,6 +1,6 @@
 import Foundation
-import OpenAPIRuntime
 import OneTripAPI
+import OpenAPIRuntime
 
 /// Health, readiness, metrics and the contract. `/metrics` and `/readyz` answer anyone who reaches the server:
 /// deploy them on a private network or behind the load balancer's allow list (see README, "Security").
@@ -17,7 +17,9 @@ extension APIImplementation {
             RequestScope.current?.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
             throw AppError(.databaseUnreachable, "The database is not reachable.")
         }
-        guard let version, version >= Migrator.latestVersion(of: migrations) else { throw AppError(.migrationsPending, "Migrations are not complete.") }
+        guard let version, version >= Migrator.latestVersion(of: migrations) else {
+            throw AppError(.migrationsPending, "Migrations are not complete.")
+        }
         let engine: Components.Schemas.Readiness.DatabasePayload = database.engine == .sqlite ? .sqlite : .postgres
         return .ok(.init(body: .json(.init(status: .ready, database: engine, schemaVersion: version))))
     }

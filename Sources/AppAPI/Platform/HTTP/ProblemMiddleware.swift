@@ -49,7 +49,9 @@ struct ProblemMiddleware: RouterMiddleware {
         let document = ProblemDocument(error, requestID: requestID.isEmpty ? nil : requestID, instance: path)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(document)) ?? Data(#"{"code":"internal_error","status":500,"title":"Internal server error","type":"about:blank"}"#.utf8)
+        let body =
+            (try? encoder.encode(document))
+            ?? Data(#"{"code":"internal_error","status":500,"title":"Internal server error","type":"about:blank"}"#.utf8)
         var headers = error.headers
         headers[.contentType] = "application/problem+json"
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -61,7 +61,9 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         name: .customLong("trusted-proxy"),
-        help: "A proxy (IP or CIDR) whose X-Forwarded-For names the client; repeat for several (APPAPI_TRUSTED_PROXIES, comma-separated; default none).")
+        help:
+            "A proxy (IP or CIDR) whose X-Forwarded-For names the client; repeat for several (APPAPI_TRUSTED_PROXIES, comma-separated; default none)."
+    )
     var trustedProxies: [String] = []
 
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
@@ -88,7 +90,9 @@ struct ServerOptions: ParsableArguments {
         }
         func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
             guard let raw = env(name) else { return nil }
-            guard let value = Int(raw), range.contains(value) else { throw ConfigurationError("\(name) must be \(range.lowerBound)...\(range.upperBound)") }
+            guard let value = Int(raw), range.contains(value) else {
+                throw ConfigurationError("\(name) must be \(range.lowerBound)...\(range.upperBound)")
+            }
             return value
         }
         if let threads = try integer("APPAPI_BCRYPT_THREADS", in: 1...256) { config.bcryptThreads = threads }
@@ -96,7 +100,8 @@ struct ServerOptions: ParsableArguments {
         if let perHour = try integer("APPAPI_REGISTRATIONS_PER_HOUR", in: 0...1_000_000) { config.registrationsPerHour = perHour }
         if let seconds = try integer("APPAPI_IDLE_TIMEOUT", in: 1...86_400) { config.idleTimeout = .seconds(seconds) }
         if let seconds = try integer("APPAPI_BODY_TIMEOUT", in: 1...3600) { config.bodyTimeout = .seconds(seconds) }
-        config.trustedProxies = try TrustedProxies(parsing: trustedProxies.isEmpty ? env("APPAPI_TRUSTED_PROXIES").map { [$0] } ?? [] : trustedProxies)
+        config.trustedProxies = try TrustedProxies(
+            parsing: trustedProxies.isEmpty ? env("APPAPI_TRUSTED_PROXIES").map { [$0] } ?? [] : trustedProxies)
         return config
     }
 }

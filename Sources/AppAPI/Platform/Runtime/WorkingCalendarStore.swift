@@ -1,6 +1,6 @@
 import SQLKit
-import Synchronization
 import SyncCore
+import Synchronization
 
 /// The official holiday calendar (`holidays`): the seed loads it, deadlines and due dates count in it. Read from the
 /// database once per process (it changes only with the seeds, which a running server does not reload).

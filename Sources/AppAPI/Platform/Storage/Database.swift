@@ -1,5 +1,6 @@
 import Logging
 import SQLKit
+import Synchronization
 
 /// The storage engines OneTrip runs on; SQL is written once and engine differences live in `Platform/Storage/`.
 enum DatabaseEngine: String, Sendable {
@@ -163,5 +164,3 @@ func driverLogger(_ logger: Logger) -> Logger {
     if driver.logLevel < .info { driver.logLevel = .info }
     return driver
 }
-
-import Synchronization

@@ -108,7 +108,8 @@ final class PostgresDatabaseStore: Database {
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: try url.clientTLS()
         )
         configuration.options.maximumConnections = maxConnections
-        let store = PostgresDatabaseStore(client: PostgresClient(configuration: configuration, backgroundLogger: driverLogger(logger)), logger: logger)
+        let store = PostgresDatabaseStore(
+            client: PostgresClient(configuration: configuration, backgroundLogger: driverLogger(logger)), logger: logger)
         do {
             // Fail fast with a clear message instead of on the first request.
             try await store.read { db in try await db.raw("SELECT 1").run() }

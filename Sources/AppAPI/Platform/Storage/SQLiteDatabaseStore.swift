@@ -112,7 +112,12 @@ final class SQLiteDatabaseStore: Database {
     /// is cancelled (a service group cancels its services on shutdown), because an unclosed connection loses the
     /// WAL checkpoint.
     func shutdown() async {
-        guard !closed.withLock({ wasClosed in defer { wasClosed = true }; return wasClosed }) else { return }
+        guard
+            !closed.withLock({ wasClosed in
+                defer { wasClosed = true }
+                return wasClosed
+            })
+        else { return }
         let connections = readers.map(\.connection) + [writer]
         let logger = logger
         await Task {
@@ -143,17 +148,24 @@ final class FileLock: Sendable {
             Glibc.close(descriptor)
             switch role {
             case .server:
-                throw ConfigurationError("another appapi server is using \((path as NSString).deletingPathExtension); stop it or choose another --data-dir")
+                throw ConfigurationError(
+                    "another appapi server is using \((path as NSString).deletingPathExtension); stop it or choose another --data-dir")
             case .maintenance:
                 throw ConfigurationError(
-                    "an appapi server is running on \((path as NSString).deletingPathExtension); stop it before running this command on the same file")
+                    "an appapi server is running on \((path as NSString).deletingPathExtension); stop it before running this command on the same file"
+                )
             }
         }
         return FileLock(descriptor: descriptor)
     }
 
     func release() {
-        guard !released.withLock({ was in defer { was = true }; return was }) else { return }
+        guard
+            !released.withLock({ was in
+                defer { was = true }
+                return was
+            })
+        else { return }
         flock(descriptor, LOCK_UN)
         Glibc.close(descriptor)
     }

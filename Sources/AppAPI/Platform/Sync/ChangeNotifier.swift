@@ -1,8 +1,8 @@
 import Logging
-import ServiceLifecycle
 import SQLKit
-import Synchronization
+import ServiceLifecycle
 import SyncCore
+import Synchronization
 
 /// Tells listeners (server-sent event streams) that a scope moved to a new sequence number. It observes the
 /// database's commits (`ScopeHeadsMoved` notes), and on Postgres also hears the other instances through

@@ -1,5 +1,5 @@
-import Synchronization
 import SyncCore
+import Synchronization
 
 /// What this instance knows for certain about scope heads and clients' last mutation ids, so an up-to-date pull
 /// (the most frequent request of all) answers without touching the database.
@@ -69,7 +69,9 @@ final class HeadCache: Sendable {
         clients.withLock { known in
             if known.count >= Self.clientLimit { known.removeAll(keepingCapacity: true) }
             var row = row
-            if let previous = known[clientID], previous.accountID == row.accountID { row.lastMutationID = max(row.lastMutationID, previous.lastMutationID) }
+            if let previous = known[clientID], previous.accountID == row.accountID {
+                row.lastMutationID = max(row.lastMutationID, previous.lastMutationID)
+            }
             known[clientID] = row
         }
     }

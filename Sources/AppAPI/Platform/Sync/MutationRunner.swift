@@ -14,7 +14,8 @@ struct MutationRunner: Sendable {
     let registry: SyncRegistry
 
     /// The change records of a successful run, or its rejection. Other errors (database faults) propagate.
-    func run(_ name: String, args: [UInt8], context: MutationContext, on log: ChangeLogView) async throws -> Result<[ChangeRecord], MutationRejection> {
+    func run(_ name: String, args: [UInt8], context: MutationContext, on log: ChangeLogView) async throws -> Result<[ChangeRecord], MutationRejection>
+    {
         do {
             return .success(try await records(name, args: args, context: context, on: log))
         } catch let rejection as MutationRejection {
@@ -38,7 +39,8 @@ struct MutationRunner: Sendable {
             let new = state.json(key)
             if let new, new.count > ChangeLog.maxEntityBytes {
                 throw MutationRejection(
-                    .entityTooLarge, "\(key.type.rawValue) \(key.id) would be \(new.count / 1024) KiB; one entity may have \(ChangeLog.maxEntityBytes / 1024) KiB.")
+                    .entityTooLarge,
+                    "\(key.type.rawValue) \(key.id) would be \(new.count / 1024) KiB; one entity may have \(ChangeLog.maxEntityBytes / 1024) KiB.")
             }
             records += try await registry.persister(for: key.type).persist(key, old: loaded[key] ?? nil, new: new, context: context, on: log)
         }

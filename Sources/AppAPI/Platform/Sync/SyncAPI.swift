@@ -1,8 +1,8 @@
 import Foundation
+import OneTripAPI
 import OpenAPIRuntime
 import ServiceLifecycle
 import SyncCore
-import OneTripAPI
 
 /// The sync routes: pull, push and server-sent pokes.
 extension APIImplementation {
@@ -13,15 +13,19 @@ extension APIImplementation {
         var cursors: [Scope: Int] = [:]
         for (name, seq) in body.cursors?.additionalProperties ?? [:] {
             guard let scope = Scope(name) else {
-                throw AppError.badRequest("'\(name.prefix(64))' is not a scope.", code: .invalidScope, errors: [.init(pointer: "/cursors", detail: "unknown scope")])
+                throw AppError.badRequest(
+                    "'\(name.prefix(64))' is not a scope.", code: .invalidScope, errors: [.init(pointer: "/cursors", detail: "unknown scope")])
             }
-            guard seq >= 0 else { throw AppError.badRequest("Cursors are never negative.", errors: [.init(pointer: "/cursors/\(name)", detail: "must be ≥ 0")]) }
+            guard seq >= 0 else {
+                throw AppError.badRequest("Cursors are never negative.", errors: [.init(pointer: "/cursors/\(name)", detail: "must be ≥ 0")])
+            }
             cursors[scope] = seq
         }
         var epochs: [Scope: String] = [:]
         for (name, epoch) in body.epochs?.additionalProperties ?? [:] {
             guard let scope = Scope(name), (1...64).contains(epoch.utf8.count), epoch.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw AppError.badRequest("Epochs are the strings resetEpochs gave, per scope.", errors: [.init(pointer: "/epochs", detail: "invalid")])
+                throw AppError.badRequest(
+                    "Epochs are the strings resetEpochs gave, per scope.", errors: [.init(pointer: "/epochs", detail: "invalid")])
             }
             epochs[scope] = epoch
         }
@@ -38,22 +42,26 @@ extension APIImplementation {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
         try SyncRequestRules.validateClientID(body.clientId)
         guard body.mutations.count <= SyncService.maxMutationsPerPush else {
-            throw AppError.badRequest("At most \(SyncService.maxMutationsPerPush) mutations per push.", errors: [.init(pointer: "/mutations", detail: "too many")])
+            throw AppError.badRequest(
+                "At most \(SyncService.maxMutationsPerPush) mutations per push.", errors: [.init(pointer: "/mutations", detail: "too many")])
         }
         let mutations = try body.mutations.enumerated().map { index, mutation in
             guard mutation.id >= 1 else {
                 throw AppError.badRequest("Mutation ids start at 1.", errors: [.init(pointer: "/mutations/\(index)/id", detail: "must be ≥ 1")])
             }
             guard mutation.hlc.utf8.count <= 128, let hlc = HLC(mutation.hlc) else {
-                throw AppError.badRequest("Mutation \(mutation.id) has a malformed hlc.", errors: [.init(pointer: "/mutations/\(index)/hlc", detail: "not an HLC")])
+                throw AppError.badRequest(
+                    "Mutation \(mutation.id) has a malformed hlc.", errors: [.init(pointer: "/mutations/\(index)/hlc", detail: "not an HLC")])
             }
             guard (1...64).contains(mutation.name.utf8.count) else {
-                throw AppError.badRequest("Mutator names have 1 to 64 characters.", errors: [.init(pointer: "/mutations/\(index)/name", detail: "invalid")])
+                throw AppError.badRequest(
+                    "Mutator names have 1 to 64 characters.", errors: [.init(pointer: "/mutations/\(index)/name", detail: "invalid")])
             }
             return PendingMutation(id: mutation.id, name: mutation.name, args: Array(try SyncJSON.encoder.encode(mutation.args)), hlc: hlc)
         }
         let outcome = try await sync.push(clientID: body.clientId, mutations: mutations, identity: me, logger: RequestScope.current?.logger)
-        return .ok(.init(body: .json(.init(results: outcome.results.map(Components.Schemas.MutationResult.init), lastMutationId: outcome.lastMutationID))))
+        return .ok(
+            .init(body: .json(.init(results: outcome.results.map(Components.Schemas.MutationResult.init), lastMutationId: outcome.lastMutationID))))
     }
 
     func syncEvents(_ input: Operations.SyncEvents.Input) async throws -> Operations.SyncEvents.Output {
@@ -92,7 +100,8 @@ enum SyncRequestRules {
             bytes.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 || $0 == 45 })
         else {
             throw AppError.badRequest(
-                "clientId must be 8–64 characters of A-Z, a-z, 0-9, '_' or '-'.", code: .invalidClientID, errors: [.init(pointer: "/clientId", detail: "invalid")])
+                "clientId must be 8–64 characters of A-Z, a-z, 0-9, '_' or '-'.", code: .invalidClientID,
+                errors: [.init(pointer: "/clientId", detail: "invalid")])
         }
     }
 }
@@ -109,7 +118,8 @@ extension Components.Schemas.PullResponse {
             },
             cursors: .init(additionalProperties: Dictionary(uniqueKeysWithValues: page.cursors.map { ($0.key.rawValue, $0.value) })),
             hasMore: page.hasMore, reset: page.reset.map(\.rawValue),
-            resetEpochs: page.resetEpochs.isEmpty ? nil : .init(additionalProperties: Dictionary(uniqueKeysWithValues: page.resetEpochs.map { ($0.key.rawValue, $0.value) })),
+            resetEpochs: page.resetEpochs.isEmpty
+                ? nil : .init(additionalProperties: Dictionary(uniqueKeysWithValues: page.resetEpochs.map { ($0.key.rawValue, $0.value) })),
             lastMutationId: page.lastMutationID, serverHlc: page.serverHLC.description
         )
     }

@@ -71,18 +71,21 @@ struct SyncClients: Sendable {
     }
 
     private func create(_ clientID: String, identity: Identity, on db: any SQLDatabase) async throws {
-        let count = try await db.raw("SELECT COUNT(*) AS n FROM sync_clients WHERE account_id = \(bind: identity.accountID)").first()?
+        let count =
+            try await db.raw("SELECT COUNT(*) AS n FROM sync_clients WHERE account_id = \(bind: identity.accountID)").first()?
             .decode(column: "n", as: Int.self) ?? 0
         if count >= Self.maxPerAccount {
             // Forget the clients of devices that are gone before refusing a new one.
-            let rows = try await db.select().columns("client_id", "device_id").from("sync_clients").where("account_id", .equal, identity.accountID).all()
+            let rows = try await db.select().columns("client_id", "device_id").from("sync_clients").where("account_id", .equal, identity.accountID)
+                .all()
             for row in rows {
                 let device = try row.decode(column: "device_id", as: String.self)
                 if try await !deviceIsActive(device) {
                     try await db.delete(from: "sync_clients").where("client_id", .equal, try row.decode(column: "client_id", as: String.self)).run()
                 }
             }
-            let left = try await db.raw("SELECT COUNT(*) AS n FROM sync_clients WHERE account_id = \(bind: identity.accountID)").first()?
+            let left =
+                try await db.raw("SELECT COUNT(*) AS n FROM sync_clients WHERE account_id = \(bind: identity.accountID)").first()?
                 .decode(column: "n", as: Int.self) ?? 0
             guard left < Self.maxPerAccount else {
                 throw AppError(.quotaExceeded, "This account has \(Self.maxPerAccount) sync clients; log out of devices you no longer use.")
@@ -117,8 +120,13 @@ enum Verdicts {
 
     static func record(_ result: MutationResult, digest: String, clientID: String, now: Int, on db: any SQLDatabase) async throws {
         try await db.insert(into: "sync_verdicts").columns("client_id", "mutation_id", "digest", "result", "created_at")
-            .values(SQLBind(clientID), SQLBind(result.id), SQLBind(digest), SQLBind(String(decoding: SyncJSON.encode(result), as: UTF8.self)), SQLBind(now))
-            .onConflict(with: ["client_id", "mutation_id"]) { $0.set(excludedValueOf: "digest").set(excludedValueOf: "result").set(excludedValueOf: "created_at") }
+            .values(
+                SQLBind(clientID), SQLBind(result.id), SQLBind(digest), SQLBind(String(decoding: SyncJSON.encode(result), as: UTF8.self)),
+                SQLBind(now)
+            )
+            .onConflict(with: ["client_id", "mutation_id"]) {
+                $0.set(excludedValueOf: "digest").set(excludedValueOf: "result").set(excludedValueOf: "created_at")
+            }
             .run()
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import SQLKit
-import Synchronization
 import SyncCore
+import Synchronization
 
 /// Pull and push (docs/ARCHITECTURE.md, "Delta sync") over the change log, for any schema: the capabilities'
 /// persisters decide where entities live, `SyncAuthorization` who reads which scope.
@@ -118,7 +118,9 @@ struct SyncService: Sendable {
     private static func resetEpochs(of clientID: String, on db: any SQLDatabase) async throws -> [Scope: String] {
         var epochs: [Scope: String] = [:]
         for row in try await db.select().columns("scope", "epoch").from("sync_resets").where("client_id", .equal, clientID).all() {
-            if let scope = Scope(try row.decode(column: "scope", as: String.self)) { epochs[scope] = try row.decode(column: "epoch", as: String.self) }
+            if let scope = Scope(try row.decode(column: "scope", as: String.self)) {
+                epochs[scope] = try row.decode(column: "epoch", as: String.self)
+            }
         }
         return epochs
     }
@@ -127,8 +129,10 @@ struct SyncService: Sendable {
     private func recordResets(_ epochs: [Scope: String], clientID: String) async throws {
         try await database.transaction { db in
             for (scope, epoch) in epochs.sorted(by: { $0.key < $1.key }) {
-                try await db.insert(into: "sync_resets").columns("client_id", "scope", "epoch").values(SQLBind(clientID), SQLBind(scope.rawValue), SQLBind(epoch))
-                    .onConflict(with: ["client_id", "scope"]) { $0.set(excludedValueOf: "epoch") }.run()
+                try await db.insert(into: "sync_resets").columns("client_id", "scope", "epoch").values(
+                    SQLBind(clientID), SQLBind(scope.rawValue), SQLBind(epoch)
+                )
+                .onConflict(with: ["client_id", "scope"]) { $0.set(excludedValueOf: "epoch") }.run()
             }
         }
     }
@@ -142,7 +146,8 @@ struct SyncService: Sendable {
         var heads: [Scope: HeadCache.Head] = [:]
         for row in rows {
             guard let scope = Scope(try row.decode(column: "scope", as: String.self)) else { continue }
-            heads[scope] = HeadCache.Head(seq: try row.decode(column: "seq", as: Int.self), purged: try row.decode(column: "purged_seq", as: Int.self))
+            heads[scope] = HeadCache.Head(
+                seq: try row.decode(column: "seq", as: Int.self), purged: try row.decode(column: "purged_seq", as: Int.self))
         }
         return heads
     }
@@ -173,7 +178,9 @@ struct SyncService: Sendable {
                 }
                 if mutation.id != last + 1 {
                     results.append(
-                        .rejected(mutation.id, MutationRejection(.outOfOrder, "Expected mutation \(last + 1) next; resend from there (renumber if yours are ahead).")))
+                        .rejected(
+                            mutation.id,
+                            MutationRejection(.outOfOrder, "Expected mutation \(last + 1) next; resend from there (renumber if yours are ahead).")))
                     continue
                 }
                 last = mutation.id
@@ -196,7 +203,8 @@ struct SyncService: Sendable {
                     result = .rejected(mutation.id, rejection)
                 } catch let error where !(error is CancellationError) && !PostgresDatabaseStore.isRetryable(error) {
                     logger?.error("mutation failed", metadata: ["sync.mutation": "\(mutation.name)", "error": "\(String(reflecting: error))"])
-                    result = .rejected(mutation.id, MutationRejection(.internalError, "The server could not apply this mutation; it was not applied."))
+                    result = .rejected(
+                        mutation.id, MutationRejection(.internalError, "The server could not apply this mutation; it was not applied."))
                 }
                 results.append(result)
                 try await Verdicts.record(result, digest: Verdicts.digest(mutation), clientID: clientID, now: runtime.now(), on: db)

@@ -17,8 +17,10 @@ struct TombstoneCompactor: Sendable {
         let cutoff = runtime.now() - Int(horizon.components.seconds) * 1000
         defer { headCache.invalidateHeads() }
         return try await database.transaction { db in
-            let rows = try await db.select().columns("scope", "seq").from("changes").where("op", .equal, "delete").where("changed_at", .lessThan, cutoff)
-                .all()
+            let rows = try await db.select().columns("scope", "seq").from("changes").where("op", .equal, "delete").where(
+                "changed_at", .lessThan, cutoff
+            )
+            .all()
             var newest: [String: Int] = [:]
             for row in rows {
                 let scope = try row.decode(column: "scope", as: String.self)
@@ -26,7 +28,8 @@ struct TombstoneCompactor: Sendable {
             }
             for (scope, seq) in newest.sorted(by: { $0.key < $1.key }) {
                 try await db.raw("UPDATE scope_heads SET purged_seq = \(bind: seq) WHERE scope = \(bind: scope) AND purged_seq < \(bind: seq)").run()
-                try await db.delete(from: "changes").where("scope", .equal, scope).where("op", .equal, "delete").where("seq", .lessThanOrEqual, seq).run()
+                try await db.delete(from: "changes").where("scope", .equal, scope).where("op", .equal, "delete").where("seq", .lessThanOrEqual, seq)
+                    .run()
             }
             return rows.count
         }

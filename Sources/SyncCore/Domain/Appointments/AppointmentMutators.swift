@@ -82,14 +82,17 @@ public enum AppointmentBook: Mutator {
 
         if let holdings = try state.get(AppointmentHoldings.self, id: context.accountID), holdings.open.count >= maxOpenAppointments {
             throw MutationRejection(
-                .appointmentLimit, "You hold \(holdings.open.count) open appointments; cancel one before booking another (at most \(maxOpenAppointments)).")
+                .appointmentLimit,
+                "You hold \(holdings.open.count) open appointments; cancel one before booking another (at most \(maxOpenAppointments)).")
         }
         if var slot = stored.first(where: { $0.id == slotID.rawValue }) {
             if slot.bookings.contains(where: { $0.accountId == context.accountID }) {
                 throw MutationRejection(.alreadyBooked, "You hold the \(slotID.start) slot on \(slotID.day) already.")
             }
             if slot.bookings.contains(where: { $0.appointmentId == args.appointmentId }) {
-                throw MutationRejection(.idTaken, "The appointment id '\(args.appointmentId)' is taken; choose another.", errors: [.init(pointer: "/appointmentId", detail: "taken")])
+                throw MutationRejection(
+                    .idTaken, "The appointment id '\(args.appointmentId)' is taken; choose another.",
+                    errors: [.init(pointer: "/appointmentId", detail: "taken")])
             }
             if slot.isFull { throw slotFull(slot, at: center, alternatives: alternatives(to: slot, among: stored, now: context.now)) }
             slot.bookings.append(SlotBooking(appointmentId: args.appointmentId, accountId: context.accountID))
@@ -103,7 +106,8 @@ public enum AppointmentBook: Mutator {
 
     static func slotFull(_ slot: AppointmentSlot, at center: ServiceCenter, alternatives: [AppointmentSlot]) -> MutationRejection {
         let full = "The \(slot.start)–\(slot.end) slot on \(slot.day) at \(center.name) is full."
-        let offer = alternatives.isEmpty ? " No other slot is free that day." : " Free that day: " + alternatives.map(\.start).joined(separator: ", ") + "."
+        let offer =
+            alternatives.isEmpty ? " No other slot is free that day." : " Free that day: " + alternatives.map(\.start).joined(separator: ", ") + "."
         return MutationRejection(
             .slotFull, full + offer, errors: [FieldProblem(pointer: "/slotId", detail: "full")], alternatives: alternatives.map(\.id))
     }

@@ -58,7 +58,8 @@ public enum CaseSaveDraft: Mutator {
         let draft: Case
         if let existing = try state.get(Case.self, id: args.caseId) {
             guard existing.accountId == context.accountID else {
-                throw MutationRejection(.idTaken, "The case id '\(args.caseId)' is taken; choose another.", errors: [.init(pointer: "/caseId", detail: "taken")])
+                throw MutationRejection(
+                    .idTaken, "The case id '\(args.caseId)' is taken; choose another.", errors: [.init(pointer: "/caseId", detail: "taken")])
             }
             guard existing.state == .draft else {
                 throw MutationRejection(.notDraft, "The case is no longer a draft (it is \(existing.state.label)); its form can no longer change.")
@@ -70,12 +71,14 @@ public enum CaseSaveDraft: Mutator {
         } else {
             guard let matter = try CaseMutation.catalogMatter(args.matterCode, in: state) else {
                 throw MutationRejection(
-                    .unknownMatter, "No matter in the catalog has the code '\(args.matterCode)'.", errors: [.init(pointer: "/matterCode", detail: "unknown")])
+                    .unknownMatter, "No matter in the catalog has the code '\(args.matterCode)'.",
+                    errors: [.init(pointer: "/matterCode", detail: "unknown")])
             }
             guard matter.allowedApplicants.contains(context.role) else {
                 throw MutationRejection(
                     .applicantKindNotAllowed,
-                    "「\(matter.name)」 is for \(matter.allowedApplicants.map(\.rawValue).joined(separator: " or ")) applicants, not \(context.role.rawValue).")
+                    "「\(matter.name)」 is for \(matter.allowedApplicants.map(\.rawValue).joined(separator: " or ")) applicants, not \(context.role.rawValue)."
+                )
             }
             var created = Case(
                 id: args.caseId, accountId: context.accountID, matterCode: matter.code, matterName: matter.name, departmentId: matter.departmentId,

@@ -22,7 +22,10 @@ public enum ProfileUpdate: Mutator {
         public var language: String?
         public var notifySMS: Bool?
 
-        public init(nickname: String? = nil, email: String? = nil, address: String? = nil, contactPhone: String? = nil, language: String? = nil, notifySMS: Bool? = nil) {
+        public init(
+            nickname: String? = nil, email: String? = nil, address: String? = nil, contactPhone: String? = nil, language: String? = nil,
+            notifySMS: Bool? = nil
+        ) {
             self.nickname = nickname
             self.email = email
             self.address = address

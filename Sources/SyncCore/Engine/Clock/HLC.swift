@@ -69,7 +69,9 @@ public struct HybridLogicalClock: Sendable {
     public let maxSkewMillis: Int64
     private let wallClock: @Sendable () -> Int64
 
-    public init(node: String, last: HLC? = nil, maxSkewMillis: Int64 = 60_000, wallClock: @escaping @Sendable () -> Int64 = HybridLogicalClock.systemMillis) {
+    public init(
+        node: String, last: HLC? = nil, maxSkewMillis: Int64 = 60_000, wallClock: @escaping @Sendable () -> Int64 = HybridLogicalClock.systemMillis
+    ) {
         self.node = node
         self.last = last ?? HLC(physical: 0, logical: 0, node: node)
         self.maxSkewMillis = maxSkewMillis
@@ -119,7 +121,8 @@ public struct HybridLogicalClock: Sendable {
     public mutating func admit(_ remote: HLC) -> HLC {
         let wall = Self.bounded(wallClock())
         let (limit, overflow) = wall.addingReportingOverflow(max(0, maxSkewMillis))
-        let plausible = remote.physical >= 0 && remote.physical <= (overflow ? HLC.maxPhysical : min(limit, HLC.maxPhysical))
+        let plausible =
+            remote.physical >= 0 && remote.physical <= (overflow ? HLC.maxPhysical : min(limit, HLC.maxPhysical))
             && remote.logical >= 0 && remote.logical <= HLC.maxLogical
         guard plausible else { return tick().withNode(remote.node) }
         receive(remote)
@@ -144,4 +147,3 @@ extension HLC {
     /// The same instant stamped by another node.
     public func withNode(_ node: String) -> HLC { HLC(physical: physical, logical: logical, node: node) }
 }
-

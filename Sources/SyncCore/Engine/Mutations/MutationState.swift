@@ -136,7 +136,9 @@ public struct AnyMutator: Sendable {
         name = M.name
         allowedRoles = M.allowedRoles
         readsJSON = { (json, context) throws(MutationRejection) in M.reads(try Self.decode(M.Args.self, json), context: context) }
-        applyJSON = { (json, state, context) throws(MutationRejection) in try M.apply(try Self.decode(M.Args.self, json), to: &state, context: context) }
+        applyJSON = { (json, state, context) throws(MutationRejection) in
+            try M.apply(try Self.decode(M.Args.self, json), to: &state, context: context)
+        }
     }
 
     /// The entities the mutation reads; refuses a role the mutator does not allow, and malformed arguments.

@@ -43,7 +43,8 @@ public struct PullPage: Sendable, Equatable {
     public var serverHLC: HLC
 
     public init(
-        changes: [Change], cursors: [Scope: Int], hasMore: Bool, reset: [Scope], resetEpochs: [Scope: String] = [:], lastMutationID: Int, serverHLC: HLC
+        changes: [Change], cursors: [Scope: Int], hasMore: Bool, reset: [Scope], resetEpochs: [Scope: String] = [:], lastMutationID: Int,
+        serverHLC: HLC
     ) {
         self.changes = changes
         self.cursors = cursors
@@ -113,7 +114,8 @@ public struct MutationResult: Sendable, Equatable, Codable {
     /// The rejected result for `rejection`.
     public static func rejected(_ id: Int, _ rejection: MutationRejection) -> MutationResult {
         MutationResult(
-            id: id, status: .rejected, code: rejection.code.rawValue, detail: rejection.detail, errors: rejection.errors, alternatives: rejection.alternatives)
+            id: id, status: .rejected, code: rejection.code.rawValue, detail: rejection.detail, errors: rejection.errors,
+            alternatives: rejection.alternatives)
     }
 
     private enum CodingKeys: String, CodingKey { case id, status, code, detail, errors, alternatives }

@@ -102,7 +102,11 @@ public actor SyncEngine {
         let task = Task { try await run.execute() }
         running = task
         defer { running = nil }
-        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
     }
 }
 
