@@ -50,7 +50,7 @@ var transferMaterials: [[String: Any]] {
                 citizen.accessToken, body: ["matterCode": "330100-RE-0004", "form": ["房屋坐落": "上城区望江东路1号1幢101室"], "materials": transferMaterials])
             #expect(created.status == .created, "\(created.text)")
             let caseFile = try #require(try created.json(Components.Schemas.CaseList.self).items.first)
-            #expect(caseFile.state == .submitted && caseFile.form.additionalProperties["房屋坐落"] != nil)
+            #expect(caseFile.state == .submitted && caseFile.form["房屋坐落"] != nil)
             // The clerk sees it in the department queue.
             struct Queue: Decodable { var items: [Components.Schemas.WorkbenchCase] }
             let queue = try await client.get("/v1/workbench/cases?state=submitted", token: clerk.accessToken).json(Queue.self)

@@ -183,7 +183,7 @@ import Testing
             }
             release.fire()
             try await slow.value
-            try await fast.value
+            _ = try await fast.value
             let seqs = try await database.read { db in
                 try await db.raw("SELECT entity_id, seq FROM changes WHERE scope = 'public' ORDER BY seq").all().map {
                     try $0.decode(column: "entity_id", as: String.self)

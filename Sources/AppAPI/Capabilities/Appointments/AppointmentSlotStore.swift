@@ -56,7 +56,7 @@ struct AppointmentHoldingsPersister: EntityPersister {
         var state: [EntityKey: [UInt8]?] = [:]
         for key in keys where key.id == context.accountID {
             // Two devices of one account booking at once take turns on the account's scope head, so the count holds.
-            try await log.db.raw("UPDATE scope_heads SET seq = seq WHERE scope = \(bind: Scope.user(key.id).rawValue)").run()
+            try await ChangeLog.lock(.user(key.id), on: log.db)
             var appointments = Dictionary(
                 try await ChangeLog.entities(Appointment.self, in: .user(key.id), on: log.db).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             for record in log.pending where record.type == .appointment && record.scope == .user(key.id) {

@@ -22,13 +22,13 @@ extension APIImplementation {
         let args = AppointmentBook.Args(
             appointmentId: body.appointmentId ?? "apt_" + runtime.newID(), slotId: body.slotId, matterCode: body.matterCode, caseId: body.caseId)
         let booked = try await runAppointmentMutation(AppointmentBook.name, args: args, appointmentID: args.appointmentId)
-        return .created(.init(body: .json(try .init(booked))))
+        return .created(.init(body: .json(booked)))
     }
 
     func cancelAppointment(_ input: Operations.CancelAppointment.Input) async throws -> Operations.CancelAppointment.Output {
         let id = input.path.id
         let cancelled = try await runAppointmentMutation(AppointmentCancel.name, args: AppointmentCancel.Args(appointmentId: id), appointmentID: id)
-        return .ok(.init(body: .json(try .init(cancelled))))
+        return .ok(.init(body: .json(cancelled)))
     }
 
     func listMyAppointments(_ input: Operations.ListMyAppointments.Input) async throws -> Operations.ListMyAppointments.Output {
@@ -37,7 +37,7 @@ extension APIImplementation {
         let appointments = try await database.read { db in try await ChangeLog.entities(Appointment.self, in: .user(me.accountID), on: db) }
             .filter { status == nil || $0.status == status }
             .sorted { ($0.day, $0.start, $0.id) < ($1.day, $1.start, $1.id) }
-        return .ok(.init(body: .json(.init(items: try appointments.map(Components.Schemas.Appointment.init)))))
+        return .ok(.init(body: .json(.init(items: appointments))))
     }
 
     /// Runs an `appointment.*` mutator for the caller in one transaction, publishes its changes, and returns the appointment.
@@ -50,12 +50,6 @@ extension APIImplementation {
             }
             return appointment
         }
-    }
-}
-
-extension Components.Schemas.Appointment {
-    init(_ appointment: Appointment) throws {
-        self = try JSONDecoder().decode(Components.Schemas.Appointment.self, from: Data(SyncJSON.encode(appointment)))
     }
 }
 

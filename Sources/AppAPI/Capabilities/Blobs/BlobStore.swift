@@ -34,7 +34,7 @@ struct BlobStore: Sendable {
                 return
             }
             // The account's row lock: two uploads of one account count one after the other.
-            try await db.raw("UPDATE scope_heads SET seq = seq WHERE scope = \(bind: Scope.user(accountID).rawValue)").run()
+            try await ChangeLog.lock(.user(accountID), on: db)
             let usage = try await db.raw(
                 """
                 SELECT COUNT(*) AS files, CAST(COALESCE(SUM(b.size), 0) AS BIGINT) AS bytes FROM blob_owners o JOIN blobs b ON b.sha256 = o.sha256

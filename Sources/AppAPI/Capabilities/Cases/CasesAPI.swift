@@ -34,7 +34,7 @@ extension APIImplementation {
                     }
                     if let found = try await batch.entity(Case.self, id: id, in: .user(me.accountID)) { created.append(found) }
                 }
-                return (201, try JSONEncoder().encode(Components.Schemas.CaseList(items: try created.map(Components.Schemas.Case.init))))
+                return (201, try JSONEncoder().encode(Components.Schemas.CaseList(items: created)))
             }
         }
         return .created(.init(body: .json(try JSONDecoder().decode(Components.Schemas.CaseList.self, from: replay.response))))
@@ -45,7 +45,7 @@ extension APIImplementation {
         let limit = input.query.limit ?? 50
         guard (1...200).contains(limit) else { throw AppError.invalidParameter("limit", "must be between 1 and 200") }
         let cases = try await self.cases.cases(of: me.accountID, limit: limit)
-        return .ok(.init(body: .json(.init(items: try cases.map(Components.Schemas.Case.init)))))
+        return .ok(.init(body: .json(.init(items: cases))))
     }
 
     func getCase(_ input: Operations.GetCase.Input) async throws -> Operations.GetCase.Output {
@@ -54,14 +54,14 @@ extension APIImplementation {
         guard PathID.isPlausible(id), let found = try await cases.read(id), CaseRoutes.mayRead(found, me) else {
             throw AppError.notFound("No case \(id.prefix(128)) for you.")
         }
-        return .ok(.init(body: .json(try .init(found))))
+        return .ok(.init(body: .json(found)))
     }
 
     func withdrawCase(_ input: Operations.WithdrawCase.Input) async throws -> Operations.WithdrawCase.Output {
         let reason: String? = if case .json(let body) = input.body { body.reason } else { nil }
         let updated = try await runCaseMutation(
             CaseWithdraw.name, args: CaseWithdraw.Args(caseId: input.path.id, reason: reason), caseID: input.path.id)
-        return .ok(.init(body: .json(try .init(updated))))
+        return .ok(.init(body: .json(updated)))
     }
 
     func supplementCase(_ input: Operations.SupplementCase.Input) async throws -> Operations.SupplementCase.Output {
@@ -69,14 +69,14 @@ extension APIImplementation {
         let materials = try body.materials.map(SubmittedMaterial.init)
         let updated = try await runCaseMutation(
             CaseSupplement.name, args: CaseSupplement.Args(caseId: input.path.id, materials: materials), caseID: input.path.id)
-        return .ok(.init(body: .json(try .init(updated))))
+        return .ok(.init(body: .json(updated)))
     }
 
     func rateCase(_ input: Operations.RateCase.Input) async throws -> Operations.RateCase.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
         let updated = try await runCaseMutation(
             CaseRate.name, args: CaseRate.Args(caseId: input.path.id, level: body.level, comment: body.comment), caseID: input.path.id)
-        return .ok(.init(body: .json(try .init(updated))))
+        return .ok(.init(body: .json(updated)))
     }
 
     // MARK: Helpers
@@ -125,12 +125,6 @@ enum CaseRoutes {
     static func mayRead(_ caseFile: Case, _ identity: Identity) -> Bool {
         caseFile.accountId == identity.accountID || identity.kind == .admin
             || (identity.kind == .clerk && identity.departmentID == caseFile.departmentId && caseFile.state != .draft)
-    }
-}
-
-extension Components.Schemas.Case {
-    init(_ caseFile: Case) throws {
-        self = try JSONDecoder().decode(Components.Schemas.Case.self, from: Data(SyncJSON.encode(caseFile)))
     }
 }
 

@@ -18,9 +18,9 @@ extension APIImplementation {
         let items = try await cases.departmentQueue(
             department, state: query.state, matterCode: query.matter, overdueOn: query.overdue == true ? today : nil,
             limit: limit)
-        let views = try items.filter { query.overdue == nil || $0.isOverdue(today: today) == query.overdue }.map { caseFile in
+        let views = items.filter { query.overdue == nil || $0.isOverdue(today: today) == query.overdue }.map { caseFile in
             Components.Schemas.WorkbenchCase(
-                _case: try .init(caseFile), overdue: caseFile.isOverdue(today: today), brokeOneTripPromise: caseFile.brokeOneTripPromise,
+                _case: caseFile, overdue: caseFile.isOverdue(today: today), brokeOneTripPromise: caseFile.brokeOneTripPromise,
                 allowedActions: CaseWorkflow.allowedActions(for: caseFile.state, actorKind: .clerk).map(\.rawValue)
                     + (caseFile.state == .draft ? [] : ["recordVisit"])
             )
@@ -60,6 +60,6 @@ extension APIImplementation {
             try await ChangeLog.append(try await cases.persist(old: current, new: next, on: db), on: db, now: runtime.now())
             return next
         }
-        return .ok(.init(body: .json(try .init(updated))))
+        return .ok(.init(body: .json(updated)))
     }
 }

@@ -22,6 +22,7 @@ protocol Database: Sendable {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. On PostgreSQL a
     /// deadlock or serialization failure rolls back and runs `body` again (a few times), so `body` must not have
     /// effects outside the database it depends on.
+    @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Registers an observer of committed transactions' notes (see the protocol's comment).
     func addCommitObserver(_ observer: any CommitObserver)

@@ -133,6 +133,7 @@ final class PostgresDatabaseStore: Database {
         }
     }
 
+    @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
@@ -172,8 +173,8 @@ final class PostgresDatabaseStore: Database {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
-                    for try await notification in try await connection.listen(channel) {
-                        onPayload(notification.payload)
+                    try await connection.listen(on: channel) { notifications in
+                        for try await notification in notifications { onPayload(notification.payload) }
                     }
                 }
             } catch {

@@ -89,6 +89,7 @@ final class SQLiteDatabaseStore: Database {
         }
     }
 
+    @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let (result, notes) = try await writeLock.withLock { () -> (T, [any Sendable]) in
             let db = writer.sql()

@@ -115,6 +115,18 @@ enum ChangeLog {
         try await db.raw("SELECT seq FROM scope_heads WHERE scope = \(bind: scope.rawValue)").first()?.decode(column: "seq", as: Int.self) ?? 0
     }
 
+    /// Takes `scope`'s head row lock until the transaction ends, creating the head when the scope has none yet, so
+    /// read-modify-writes over one scope (an account's uploads, its open appointments) take turns on PostgreSQL as
+    /// they do on SQLite's single writer. Writing a change to the scope takes the same lock.
+    static func lock(_ scope: Scope, on db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            INSERT INTO scope_heads (scope, seq) VALUES (\(bind: scope.rawValue), 0)
+            ON CONFLICT (scope) DO UPDATE SET seq = scope_heads.seq
+            """
+        ).run()
+    }
+
     /// One record per entity (its final state), in first-written order.
     static func latestPerEntity(_ records: [ChangeRecord]) -> [ChangeRecord] {
         var order: [String] = []

@@ -98,7 +98,7 @@ struct PokeRelayService: Service {
     let notifier: ChangeNotifier
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await store.listen(ChangeNotifier.channel) { payload in
                 if let heads = ChangeNotifier.parse(payload) { notifier.publish(heads) }
             }

@@ -7,7 +7,7 @@ public enum AppointmentStatus: String, Codable, Hashable, Sendable, CaseIterable
 
 /// An appointment (预约) at a service centre: one account, one slot, for matters that need a visit. It lives in its
 /// owner's `user:` scope and changes only through `appointment.book` and `appointment.cancel`.
-public struct Appointment: SyncEntity {
+public struct Appointment: SyncEntity, Hashable {
     public static let entityType: EntityType = .appointment
 
     public var id: String

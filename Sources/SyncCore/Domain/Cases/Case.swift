@@ -3,7 +3,7 @@ import Foundation
 /// A case (办件): one application by one account for one matter, from draft to rating. It lives in its owner's
 /// `user:` scope (and the handling department's `dept:` scope). Only the draft form merges from devices, per field
 /// by last-writer-wins; every other field is changed through `CaseWorkflow` and the `case.*` mutators.
-public struct Case: SyncEntity {
+public struct Case: SyncEntity, Hashable {
     public static let entityType: EntityType = .caseFile
 
     public var id: String

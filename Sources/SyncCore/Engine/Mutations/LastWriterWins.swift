@@ -1,7 +1,7 @@
 /// Per-field last-writer-wins registers for client-editable fields: each field remembers the HLC of the edit
 /// that set it, and a later edit (by HLC order, ties broken by client id inside the HLC) replaces it. Merging is
 /// commutative, associative and idempotent, so replicas converge whatever order edits arrive in.
-public struct FieldClocks: Codable, Sendable, Equatable {
+public struct FieldClocks: Codable, Sendable, Hashable {
     public var clocks: [String: HLC]
 
     public init(_ clocks: [String: HLC] = [:]) { self.clocks = clocks }
