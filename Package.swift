@@ -35,7 +35,7 @@ let package = Package(
     targets: [
         .target(
             name: "SyncCore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "OneTripAPI",

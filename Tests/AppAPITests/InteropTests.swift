@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import OneTripAPI
+import SyncCore
 import Testing
 
 @testable import AppAPI
@@ -59,6 +60,43 @@ import Testing
                 Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.tampered.path, files.jwks.path])
             #expect(tamperedJoserfc.status != 0, "joserfc accepted a tampered token")
         }
+    }
+
+    @Test(.enabled(if: available || required))
+    func joserfcAndHashlibVerifyOurLicensePresentations() throws {
+        try #require(Self.available, "interop tools missing: run scripts/setup --with-test-tools (needs .venv)")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-sdjwt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let issuerKey = P256.Signing.PrivateKey()
+        let holderKey = P256.Signing.PrivateKey()
+        let license = try SDJWT.issue(
+            visible: [
+                "iss": "11330100002500287D", "vct": "urn:onetrip:license:residence-permit", "iat": .integer(1_790_000_000),
+                "exp": .integer(1_890_000_000), "cnf": .object(["jwk": ECPublicJWK(holderKey.publicKey).json]),
+            ],
+            disclosable: ["name": "王小明", "id_number": "330106198503124811", "address": "杭州市西湖区文三路 1 号"], keyID: "dept-k1", key: issuerKey)
+        let presentation = try SDJWT.present(
+            license, fields: ["name", "address"], audience: "verifier-01", nonce: "n-42", issuedAt: 1_790_000_000, holderKey: holderKey)
+        let jwk = work.appendingPathComponent("issuer.jwk")
+        try JSONEncoder().encode(ECPublicJWK(issuerKey.publicKey)).write(to: jwk)
+        let script = repositoryRoot.appendingPathComponent("Tests/interop/verify_sdjwt.py").path
+        func verify(_ text: String) throws -> (status: Int32, stdout: String, stderr: String) {
+            let file = work.appendingPathComponent("presentation-\(UUID().uuidString).txt")
+            try Data(text.utf8).write(to: file)
+            return try run(Self.python, [script, file.path, jwk.path, "verifier-01", "n-42"])
+        }
+        let accepted = try verify(presentation)
+        #expect(accepted.status == 0, "the independent verifier refused our presentation: \(accepted.stderr)")
+        let disclosed = try JSONSerialization.jsonObject(with: Data(accepted.stdout.utf8)) as? [String: String]
+        #expect(disclosed == ["name": "王小明", "address": "杭州市西湖区文三路 1 号"], "exactly the chosen fields")
+        // A disclosure swapped for one the issuer never signed.
+        let parts = presentation.split(separator: "~", omittingEmptySubsequences: false)
+        let forged = try SDJWT.Disclosure(name: "name", value: "李四")
+        let tampered = ([parts[0], Substring(forged.encoded)] + parts.dropFirst(2)).joined(separator: "~")
+        let refused = try verify(tampered)
+        #expect(
+            refused.status == 1 && refused.stderr.contains("not referenced"), "the independent verifier accepted a tampered disclosure: \(refused)")
     }
 
     private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {

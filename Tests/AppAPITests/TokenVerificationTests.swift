@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import OneTripAPI
+import SyncCore
 import Testing
 
 @testable import AppAPI

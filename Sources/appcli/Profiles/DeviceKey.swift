@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import OneTripAPI
+import SyncCore
 
 /// The profile's device key (P-256): generated on first use, stored as PEM with mode 0600 and never printed. Its
 /// public half is registered at login, so e-licenses can be bound to this device (holder binding).
@@ -35,10 +36,4 @@ struct DeviceKey: Sendable {
         let canonical = #"{"crv":"P-256","kty":"EC","x":"\#(jwk.x)","y":"\#(jwk.y)"}"#
         return base64URL(Data(SHA256.hash(data: Data(canonical.utf8))))
     }
-}
-
-/// Base64url without padding (RFC 7515 §2).
-func base64URL(_ data: Data) -> String {
-    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        .replacingOccurrences(of: "=", with: "")
 }

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import OneTripAPI
+import SyncCore
 import Testing
 
 @testable import AppAPI

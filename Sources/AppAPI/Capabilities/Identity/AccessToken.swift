@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import SyncCore
 
 /// The claims of an access token. Header `typ: JWT` (Debian's libjwt 1.10 refuses anything else), so the token
 /// kind travels in `token_use` and in a key set used for nothing else.

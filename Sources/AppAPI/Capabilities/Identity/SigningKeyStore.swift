@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JWTKit
 import SQLKit
+import SyncCore
 import Synchronization
 
 /// ES256 signing keys of one purpose (access tokens now; each token kind keeps its own keys), stored in the

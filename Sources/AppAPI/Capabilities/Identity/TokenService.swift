@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JWTKit
+import SyncCore
 import Synchronization
 
 /// Issues and verifies access tokens. Verified tokens are cached until they expire, so authentication costs a
