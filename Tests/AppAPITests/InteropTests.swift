@@ -99,6 +99,17 @@ import Testing
             refused.status == 1 && refused.stderr.contains("not referenced"), "the independent verifier accepted a tampered disclosure: \(refused)")
     }
 
+    @Test(.enabled(if: available || required))
+    func pythonsZlibDecodesOurStatusLists() throws {
+        try #require(Self.available, "interop tools missing: run scripts/setup --with-test-tools (needs .venv)")
+        var list = try StatusList(count: 10_000)
+        for index in stride(from: 3, to: 10_000, by: 97) { try list.set(index, to: index % 2 == 0 ? 1 : 2) }
+        let decode = "import base64,sys,zlib; s=sys.argv[1]; print(zlib.decompress(base64.urlsafe_b64decode(s+'='*(-len(s)%4))).hex())"
+        let decoded = try run(Self.python, ["-c", decode, list.lst])
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        #expect(decoded.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == list.bytes.map { String(format: "%02x", $0) }.joined())
+    }
+
     private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
