@@ -159,8 +159,14 @@ public struct PresentationVerifier: Sendable {
     }
 
     private func checkIssuerSignature(_ jws: CompactJWS) throws(PresentationRejection) -> IssuerKey {
+        try Self.checkIssuerSignature(jws, types: [SDJWT.type, SDJWT.legacyType], keys: keys)
+    }
+
+    /// An issuer-signed JWS of one of `types`: ES256, a `kid` among `keys`, signed by that key, for the `iss` the
+    /// key belongs to. Licenses and status lists are checked by this one function.
+    static func checkIssuerSignature(_ jws: CompactJWS, types: Set<String>, keys: [String: IssuerKey]) throws(PresentationRejection) -> IssuerKey {
         guard jws.header["alg"] == "ES256" else { throw .unsupportedAlgorithm }
-        guard let type = jws.header["typ"]?.string, type == SDJWT.type || type == SDJWT.legacyType else { throw .wrongType }
+        guard let type = jws.header["typ"]?.string, types.contains(type) else { throw .wrongType }
         guard let keyID = jws.header["kid"]?.string, let issuerKey = keys[keyID] else { throw .unknownIssuerKey }
         guard jws.payload["iss"]?.string == issuerKey.issuer else { throw .issuerMismatch }
         guard jws.isSigned(by: issuerKey.key) else { throw .badSignature }

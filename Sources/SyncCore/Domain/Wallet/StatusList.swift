@@ -127,11 +127,8 @@ public struct StatusListToken: Sendable {
     public init(verifying token: String, keys: [PresentationVerifier.IssuerKey]) throws(PresentationRejection) {
         let jws: CompactJWS
         do { jws = try CompactJWS(token) } catch { throw .malformed }
-        guard jws.header["alg"] == "ES256" else { throw .unsupportedAlgorithm }
-        guard jws.header["typ"] == .string(Self.type) else { throw .wrongType }
-        guard let keyID = jws.header["kid"]?.string, let key = keys.first(where: { $0.keyID == keyID }) else { throw .unknownIssuerKey }
-        guard jws.payload["iss"]?.string == key.issuer else { throw .issuerMismatch }
-        guard jws.isSigned(by: key.key) else { throw .badSignature }
+        _ = try PresentationVerifier.checkIssuerSignature(
+            jws, types: [Self.type], keys: Dictionary(keys.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first }))
         guard let uri = jws.payload["sub"]?.string, let iat = jws.payload["iat"]?.integer, let entry = jws.payload["status_list"],
             let bits = entry["bits"]?.integer, let lst = entry["lst"]?.string, let list = try? StatusList(bits: Int(clamping: bits), lst: lst)
         else { throw .malformed }
