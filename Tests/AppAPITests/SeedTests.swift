@@ -32,6 +32,45 @@ import Testing
         #expect(files.catalog.serviceCenters.contains { $0.level == .town })
     }
 
+    @Test func everyCertificateAMatterIssuesHasATypeWithItsFieldsHolderAndValidity() throws {
+        let types = Dictionary(uniqueKeysWithValues: files.catalog.licenseTypes.map { ($0.code, $0) })
+        // The certificates the seeds' matters hand out, formerly without a type (seeds review §5.6).
+        let formerlyUntyped = [
+            "BIZ-0016", "BIZ-0024", "BIZ-0025", "BIZ-0026", "BIZ-0028", "BIZ-0030", "INV-0016", "INV-0002", "INV-0009", "INV-0010", "PSN-0014",
+            "PSN-0045", "PSN-0056", "PSN-0060",
+        ]
+        for code in formerlyUntyped {
+            let matter = try #require(files.catalog.matters.first { $0.code == "330100-" + code })
+            let type = try #require(matter.resultLicenseType.flatMap { types[$0] }, "\(code) issues a certificate without a type")
+            #expect(type.issuance == .onApproval && !type.fields.isEmpty)
+        }
+        // No certificate that does not exist: 多证合一 ended the separate tax registration, a seal filing yields a seal.
+        for fictitious in ["tax_registration", "seal_filing", "establishment_notice"] { #expect(types[fictitious] == nil) }
+        #expect(types["marriage_certificate"]?.copies == 2 && types["divorce_certificate"]?.copies == 2)
+        #expect(types["business_license"]?.holder == .organization && types["resident_id_card"]?.holder == .person)
+        #expect(types["resident_id_card"]?.fields.first { $0.name == "id_number" }?.personal == true)
+        #expect(types["business_license"]?.fields.first { $0.name == "credit_code" }?.personal == false)
+        #expect(types["e_receipt"]?.issuance == .onPayment && types["medical_e_receipt"]?.issuance == .external)
+        #expect(types.values.allSatisfy { $0.typeCode == nil }, "no invented national type codes")
+        #expect(Set(types.values.map(\.vct)).count == types.count)
+    }
+
+    @Test func malformedLicenseTypesAreRefused() {
+        var catalog = files.catalog
+        catalog.licenseTypes[0].fields.append(catalog.licenseTypes[0].fields[0])
+        catalog.licenseTypes[1].fields.append(.init(name: "iss", label: "签发", personal: false))
+        catalog.licenseTypes[2].typeCode = "11100000000013338X009"
+        catalog.licenseTypes[3].validityYears = nil
+        catalog.licenseTypes[3].validityNote = nil
+        catalog.licenseTypes[4].copies = 9
+        let problems = catalog.consistencyProblems()
+        #expect(problems.contains { $0.contains("field \(catalog.licenseTypes[0].fields[0].name) twice") })
+        #expect(problems.contains { $0.contains("field name 'iss'") })
+        #expect(problems.contains { $0.contains("is not a GB/T 36904 type code") })
+        #expect(problems.contains { $0.contains("neither a validity in years nor a note") })
+        #expect(problems.contains { $0.contains("copies 9") })
+    }
+
     @Test func inconsistentSeedsAreRefusedWithEveryProblemListed() {
         var catalog = files.catalog
         catalog.matters[0].departmentId = "no-such-department"

@@ -97,9 +97,12 @@ extension CatalogContent {
             problems.append("fee item \(item.code): unknown department \(item.departmentId)")
         }
         for item in feeItems where (item.standardAmountFen ?? 0) < 0 { problems.append("fee item \(item.code): negative amount") }
-        for type in licenseTypes where !departmentIDs.contains(type.departmentId) {
-            problems.append("license type \(type.code): unknown department \(type.departmentId)")
+        duplicates(licenseTypes.map(\.vct), "license vct")
+        for type in licenseTypes {
+            if !departmentIDs.contains(type.departmentId) { problems.append("license type \(type.code): unknown department \(type.departmentId)") }
+            problems += type.validationProblems.map { "license type \(type.code): \($0)" }
         }
+        let issuedOnApproval = Set(licenseTypes.filter { $0.issuance == .onApproval }.map(\.code))
         for matter in matters {
             if !departmentIDs.contains(matter.departmentId) { problems.append("matter \(matter.code): unknown department \(matter.departmentId)") }
             for fee in matter.feeItemCodes where !feeCodes.contains(fee) { problems.append("matter \(matter.code): unknown fee item \(fee)") }
@@ -110,6 +113,8 @@ extension CatalogContent {
             }
             if let type = matter.resultLicenseType, !licenseCodes.contains(type) {
                 problems.append("matter \(matter.code): unknown result license type \(type)")
+            } else if let type = matter.resultLicenseType, !issuedOnApproval.contains(type) {
+                problems.append("matter \(matter.code): result license type \(type) is not issued when a case is approved")
             }
             problems += matter.validationProblems.map { "matter \(matter.code): \($0)" }
         }

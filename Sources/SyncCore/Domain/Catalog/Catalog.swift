@@ -281,17 +281,125 @@ public struct FAQEntry: Codable, Hashable, Sendable, Identifiable {
     }
 }
 
-/// A kind of e-license (电子证照) that a matter can issue or accept as a material.
+/// A kind of e-license (电子证照) that a matter can issue or accept as a material: what it says, about whom, for how
+/// long, and how it comes to exist. Every field of a license is selectively disclosable when it is presented.
 public struct LicenseType: Codable, Hashable, Sendable, Identifiable {
+    /// Whose license it is (GB/T 36903 holder identifier type): a person (`111`, resident ID number), an organization
+    /// (`001`, unified social credit code), or either (a vehicle or a property may belong to both).
+    public enum Holder: String, Codable, Hashable, Sendable {
+        case person, organization, either
+    }
+
+    /// How a license of this type comes to be: issued by OneTrip when a case is approved, when an order is paid
+    /// (e-receipts), or by another platform, so OneTrip only reads and verifies it (hospital receipts).
+    public enum Issuance: String, Codable, Hashable, Sendable {
+        case onApproval = "on_approval"
+        case onPayment = "on_payment"
+        case external
+    }
+
+    /// One field of the license, in the order the paper certificate shows them.
+    public struct Field: Codable, Hashable, Sendable {
+        /// The claim name (`snake_case`).
+        public var name: String
+        /// The label printed on the certificate.
+        public var label: String
+        /// Personal information (个人信息): a holder discloses it only on purpose, and it is never logged.
+        public var personal: Bool
+
+        public init(name: String, label: String, personal: Bool) {
+            self.name = name
+            self.label = label
+            self.personal = personal
+        }
+    }
+
     public var code: String
     public var name: String
+    /// The issuing (or, for e-receipts, the supervising) department.
     public var departmentId: String
+    /// The SD-JWT VC type of its licenses.
+    public var vct: String
+    /// GB/T 36904 证照类型代码 (21 characters) once the national e-license catalogue assigns one; `nil` until then —
+    /// the seeds invent none.
+    public var typeCode: String?
+    public var holder: Holder
+    /// Years a license stays valid, when the type has one fixed period; `nil` for long-term or varying validity, which
+    /// `validityNote` explains.
+    public var validityYears: Int?
+    public var validityNote: String?
+    /// Copies issued per decision (a marriage certificate goes to each spouse).
+    public var copies: Int
+    public var issuance: Issuance
+    public var fields: [Field]
 
     public var id: String { code }
 
-    public init(code: String, name: String, departmentId: String) {
+    public init(
+        code: String, name: String, departmentId: String, vct: String? = nil, typeCode: String? = nil, holder: Holder = .either,
+        validityYears: Int? = nil, validityNote: String? = nil, copies: Int = 1, issuance: Issuance = .onApproval, fields: [Field] = []
+    ) {
         self.code = code
         self.name = name
         self.departmentId = departmentId
+        self.vct = vct ?? Self.defaultVCT(code)
+        self.typeCode = typeCode
+        self.holder = holder
+        self.validityYears = validityYears
+        self.validityNote = validityNote
+        self.copies = copies
+        self.issuance = issuance
+        self.fields = fields
+    }
+
+    /// What is wrong with this type as seed data; empty when nothing is.
+    public var validationProblems: [String] {
+        var problems: [String] = []
+        if fields.isEmpty { problems.append("no fields") }
+        var seen = Set<String>()
+        for field in fields {
+            if !seen.insert(field.name).inserted { problems.append("field \(field.name) twice") }
+            let plain =
+                !field.name.isEmpty && field.name.utf8.count <= 64
+                && field.name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }
+            if !plain || ["_sd", "iss", "vct", "iat", "exp", "nbf", "cnf", "status", "sub"].contains(field.name) {
+                problems.append("field name '\(field.name)' is not a plain snake_case claim name of its own")
+            }
+            if field.label.isEmpty { problems.append("field \(field.name) has no label") }
+        }
+        if !(1...4).contains(copies) { problems.append("copies \(copies) is not 1–4") }
+        if let years = validityYears, !(1...100).contains(years) { problems.append("validity of \(years) years") }
+        if validityYears == nil && (validityNote ?? "").isEmpty { problems.append("neither a validity in years nor a note on it") }
+        if let typeCode {
+            let digits = typeCode.suffix(3).allSatisfy { $0.isASCII && $0.isNumber }
+            if typeCode.count != 21 || !digits || (try? CreditCode(String(typeCode.prefix(18)))) == nil {
+                problems.append("type code \(typeCode) is not a GB/T 36904 type code")
+            }
+        }
+        if !vct.hasPrefix("urn:") && !vct.hasPrefix("https://") { problems.append("vct \(vct) is neither a URN nor an https URL") }
+        return problems
+    }
+
+    /// `urn:onetrip:license:<code>`.
+    public static func defaultVCT(_ code: String) -> String { "urn:onetrip:license:" + code }
+
+    private enum CodingKeys: String, CodingKey {
+        case code, name, departmentId, vct, typeCode, holder, validityYears, validityNote, copies, issuance, fields
+    }
+
+    /// Decodes a type; what an older server or replica did not carry takes its default.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let code = try container.decode(String.self, forKey: .code)
+        self.init(
+            code: code, name: try container.decode(String.self, forKey: .name),
+            departmentId: try container.decode(String.self, forKey: .departmentId),
+            vct: try container.decodeIfPresent(String.self, forKey: .vct), typeCode: try container.decodeIfPresent(String.self, forKey: .typeCode),
+            holder: try container.decodeIfPresent(Holder.self, forKey: .holder) ?? .either,
+            validityYears: try container.decodeIfPresent(Int.self, forKey: .validityYears),
+            validityNote: try container.decodeIfPresent(String.self, forKey: .validityNote),
+            copies: try container.decodeIfPresent(Int.self, forKey: .copies) ?? 1,
+            issuance: try container.decodeIfPresent(Issuance.self, forKey: .issuance) ?? .onApproval,
+            fields: try container.decodeIfPresent([Field].self, forKey: .fields) ?? [])
     }
 }
