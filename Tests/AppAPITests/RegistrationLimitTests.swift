@@ -64,7 +64,10 @@ import Testing
             }
         ) { client, _ in
             let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
-                for _ in 0..<8 { group.addTask { try await client.login(["idNumber": FreshIdentity.residentID()], password: "Wrong2026password") } }
+                // One worker and no queue: while the first login holds the worker (a quarter of a second), the others
+                // must be refused. 24 of them (below the per-network limit of 30) overlap even when each spends tens of
+                // milliseconds in its throttle transaction on a loaded machine; 8 did not always.
+                for _ in 0..<24 { group.addTask { try await client.login(["idNumber": FreshIdentity.residentID()], password: "Wrong2026password") } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let busy = responses.filter { $0.status == .serviceUnavailable }
