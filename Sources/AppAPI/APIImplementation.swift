@@ -23,5 +23,6 @@ struct APIImplementation: APIProtocol {
     let cases: CaseStore
     let caseStatistics: CaseStatistics
     let blobs: BlobStore
+    let wallet: Wallet
     let blobCitations: BlobCitations
 }

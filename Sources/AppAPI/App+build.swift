@@ -7,6 +7,14 @@ import OpenAPIRuntime
 import ServiceLifecycle
 import SyncCore
 
+/// The wallet's view of an account: Identity's account and device keys, mapped at the composition root.
+let licenseHolders = LicenseHolders { accountID, db in
+    guard let (account, keys) = try await AccountStore.accountWithDeviceKeys(accountID, on: db) else { return nil }
+    return LicenseHolder(
+        name: account.name, idNumber: account.idNumber, creditCode: account.creditCode,
+        deviceKeys: keys.compactMap { try? JSONDecoder().decode(ECPublicJWK.self, from: Data($0.utf8)) })
+}
+
 /// Builds the whole server from its configuration: opens and migrates the database, loads the seed catalog
 /// into an empty database, and assembles the router. Tests build the same application.
 func buildApplication(_ config: AppConfig) async throws -> some ApplicationProtocol {
@@ -29,10 +37,22 @@ func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger
         let outcome = try await Seeder(database: database, logger: logger).seedCatalog(try SeedFiles.load(from: config.seedsDirectory))
         logger.info("seed catalog", metadata: ["seed.outcome": "\(outcome)"])
     }
+    let issuers = try await IssuerKeyStore(database: database, publicBaseURL: config.publicURL, runtime: config.runtime)
+        .ensureKeys(for: try await database.read { db in try await ChangeLog.entities(Department.self, in: .public, on: db) }.map(\.id))
+    if issuers > 0 { logger.info("issuer keys", metadata: ["keys.created": "\(issuers)"]) }
     if config.dev {
         let created = try await DemoAccounts.load(
             from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
         logger.info("demo accounts (dev mode)", metadata: ["accounts.created": "\(created)"])
+        let wallet = Wallet(database: database, publicBaseURL: config.publicURL, holders: licenseHolders, runtime: config.runtime)
+        let accounts = AccountStore(database: database)
+        let licenses = try await DemoLicenses.load(
+            try DemoLicenses.entries(from: config.seedsDirectory), into: wallet.licenses, database: database,
+            account: { holder in
+                let identifier: AccountStore.Identifier = (try? ResidentIDNumber(holder)) != nil ? .idNumber(holder) : .creditCode(holder)
+                return try await accounts.account(identifiedBy: identifier)?.id
+            })
+        logger.info("demo licenses (dev mode)", metadata: ["licenses.issued": "\(licenses)"])
     }
 }
 
@@ -54,13 +74,18 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
         registrationsPerHour: config.registrationsPerHour,
         runtime: runtime)
     let catalog = CatalogStore(database: database)
-    let cases = CaseStore(database: database, observers: [CaseMessages(), RectificationTasks()], calendar: WorkingCalendarStore(), runtime: runtime)
+    let wallet = Wallet(
+        database: database, publicBaseURL: config.publicURL, holders: licenseHolders, runtime: runtime, batchSize: config.licenseCopies)
+    let cases = CaseStore(
+        database: database, observers: [CaseMessages(), RectificationTasks()] + wallet.caseObservers, calendar: WorkingCalendarStore(),
+        runtime: runtime)
     let caseStatistics = CaseStatistics(database: database, runtime: runtime)
     database.addCommitObserver(caseStatistics)
     let blobs = BlobStore(database: database, runtime: runtime)
     // The sync engine over every capability's persisters.
     let registry = SyncRegistry(
-        IdentityService.persisters + CatalogStore.persisters + [CasePersister(store: cases)] + AppointmentSlotStore.persisters + [BlobRefPersister()])
+        IdentityService.persisters + CatalogStore.persisters + [CasePersister(store: cases)] + AppointmentSlotStore.persisters + [BlobRefPersister()]
+            + wallet.persisters)
     let sync = SyncService(
         database: database, runner: MutationRunner(schema: .oneTrip, registry: registry),
         clients: SyncClients(deviceIsActive: { try await tokens.isActive(deviceID: $0) }, runtime: runtime), clock: ServerClock(),
@@ -70,7 +95,7 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     let api = APIImplementation(
         database: database, runtime: runtime, authenticator: tokens, sync: sync, notifier: notifier, idempotency: idempotency,
         migrations: AppMigrations.all, openAPIDocument: try loadOpenAPIDocument(near: config.seedsDirectory), tokens: tokens, identity: identity,
-        catalog: catalog, cases: cases, caseStatistics: caseStatistics, blobs: blobs,
+        catalog: catalog, cases: cases, caseStatistics: caseStatistics, blobs: blobs, wallet: wallet,
         blobCitations: BlobCitations(isCited: { sha, department in try await cases.cites(sha, department: department) }))
     let router = try buildRouter(config, api: api)
 
@@ -85,6 +110,14 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
                 PeriodicJob(name: "attempt limits", interval: .seconds(3600)) {
                     let purged = try await identity.limiter.purge(olderThan: .seconds(24 * 3600))
                     return purged > 0 ? "forgot \(purged) expired counters" : nil
+                },
+                PeriodicJob(name: "status lists", interval: .seconds(600)) {
+                    let refreshed = try await wallet.statusLists.refreshStale()
+                    return refreshed > 0 ? "re-signed \(refreshed) status lists" : nil
+                },
+                PeriodicJob(name: "presentation nonces", interval: .seconds(3600)) {
+                    let purged = try await wallet.nonces.purge()
+                    return purged > 0 ? "forgot \(purged) expired nonces" : nil
                 },
                 PeriodicJob(name: "sync verdicts", interval: .seconds(3600)) {
                     let purged = try await sync.purgeVerdicts()
@@ -113,6 +146,7 @@ func buildRouter(_ config: AppConfig, api: APIImplementation) throws -> Router<A
     router.middlewares.add(RequestScopeMiddleware(trustedProxies: config.trustedProxies))
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(RawHeaderMiddleware())
     router.middlewares.add(BodyLimitMiddleware(limit: config.maxBodyBytes, authenticator: api.authenticator, timeout: config.bodyTimeout))
     _ = AppMetrics.registry
     // Compact JSON: phones pay for every byte, and sync pages are budgeted against the JSON they carry.

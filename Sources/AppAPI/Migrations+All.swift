@@ -13,5 +13,6 @@ enum AppMigrations {
         ChangeLogTables.hardening,  // 9
         CaseTables.citations,  // 10
         IdentityTables.attempts,  // 11
+        WalletTables.wallet,  // 12
     ]
 }

@@ -231,6 +231,33 @@ extension AuthorizationMatrix {
             .everyone("listServiceCenters", .get("/v1/service-centers")),
             .everyone("listFeeItems", .get("/v1/fee-items")),
             .everyone("searchFAQ", .get("/v1/faq?\(query(["q": "公积金"]))")),
+            // The wallet: A holds a 普通护照 issued by hz-exit-entry, whose clerks are not callers here (admins may change it).
+            Row(
+                "listLicenses", "the caller's wallet",
+                "401  200  200  200  403  403  403  403"
+            ) { _, _ in .get("/v1/wallet/licenses") },
+            Row(
+                "getLicense", "A's license",
+                "401  200  404  404  403  403  403  403"
+            ) { fx, _ in .get("/v1/wallet/licenses/\(fx.license)") },
+            Row(
+                "getWalletAccessLog", "the caller's access log",
+                "401  200  200  200  403  403  403  403"
+            ) { _, _ in .get("/v1/wallet/access-log") },
+            .everyone("getIssuerKeys", .get("/v1/issuers/hz-exit-entry/jwks")),
+            .everyone("getStatusList", .get("/v1/status-lists/hz-exit-entry.000001")),
+            Row(
+                "setLicenseStatus", "A's license, suspended (clerks of other departments cannot)",
+                "401  403  403  403  404  404  200  403"
+            ) { fx, _ in .post("/v1/workbench/licenses/\(fx.license)/status", ["status": "suspended"]) },
+            Row(
+                "createPresentationNonce", "a nonce for the caller as verifier",
+                "401  201  201  201  201  201  201  201"
+            ) { _, _ in .post("/v1/presentations/nonces") },
+            Row(
+                "verifyPresentation", "something that is not a presentation",
+                "401  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed"
+            ) { _, _ in .post("/v1/presentations/verify", ["presentation": "not~a~presentation"]) },
         ]
     }
 

@@ -32,12 +32,10 @@ extension TestClientProtocol {
     }
 }
 
-/// The three materials of 二手房买卖不动产转移登记, brought on paper or as e-licenses.
+/// The three materials of 二手房买卖不动产转移登记, brought on paper (the demo citizen holds no 不动产权证书; the
+/// wallet's tests cite licenses as materials).
 var transferMaterials: [[String: Any]] {
-    [
-        ["name": "买卖双方居民身份证", "paper": true], ["name": "不动产权证书", "eLicenseType": "real_estate_certificate", "eLicenseId": "浙(2026)杭州市不动产权第0012345号"],
-        ["name": "存量房买卖合同（网签备案）", "paper": true],
-    ]
+    [["name": "买卖双方居民身份证", "paper": true], ["name": "不动产权证书", "paper": true], ["name": "存量房买卖合同（网签备案）", "paper": true]]
 }
 
 @Suite struct CaseJourneyTests {

@@ -99,6 +99,51 @@ import Testing
             refused.status == 1 && refused.stderr.contains("not referenced"), "the independent verifier accepted a tampered disclosure: \(refused)")
     }
 
+    /// A license the server issued on approval, checked with nothing but what it publishes: the openssl CLI verifies
+    /// the issuer signature from the department's JWKS (as PEM), the joserfc verifier a presentation of it.
+    @Test(.enabled(if: available || required))
+    func opensslAndJoserfcVerifyAnIssuedLicense() async throws {
+        try #require(Self.available, "interop tools missing: run scripts/setup --with-test-tools (needs .venv)")
+        try await withTestApp(.sqlite) { client in
+            let phone = try await client.walletPhone()
+            let license = try await client.approvedIDCard(phone, clerk: try await client.loginStaff(WalletFixture.police).accessToken)
+            let jwks = try await client.get("/v1/issuers/hz-public-security/jwks").json(Components.Schemas.JWKSet.self)
+            let jwk = try #require(jwks.keys.first)
+            let key = try #require(ECPublicJWK(.object(["kty": "EC", "crv": "P-256", "x": .string(jwk.x), "y": .string(jwk.y)]))?.publicKey)
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-license-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: work) }
+
+            let jwt = try #require(license.copies[0].split(separator: "~").first)
+            let parts = jwt.split(separator: ".")
+            let signature = try P256.Signing.ECDSASignature(rawRepresentation: try #require(decodeStrictBase64URL(parts[2])))
+            let (pem, input, der) = (
+                work.appendingPathComponent("issuer.pem"), work.appendingPathComponent("input"), work.appendingPathComponent("sig")
+            )
+            try Data(key.pemRepresentation.utf8).write(to: pem)
+            try Data("\(parts[0]).\(parts[1])".utf8).write(to: input)
+            try signature.derRepresentation.write(to: der)
+            let openssl = try run("/usr/bin/openssl", ["dgst", "-sha256", "-verify", pem.path, "-signature", der.path, input.path])
+            #expect(openssl.status == 0 && openssl.stdout.contains("Verified OK"), "openssl: \(openssl)")
+            try Data("\(parts[0]).\(parts[1])x".utf8).write(to: input)
+            #expect(try run("/usr/bin/openssl", ["dgst", "-sha256", "-verify", pem.path, "-signature", der.path, input.path]).status != 0)
+
+            let presentation = try SDJWT.present(
+                license.copies[1], fields: ["name", "birth_date"], audience: "verifier-01", nonce: "n-42",
+                issuedAt: Int64(Date().timeIntervalSince1970), holderKey: phone.key)
+            let file = work.appendingPathComponent("presentation.txt")
+            try Data(presentation.utf8).write(to: file)
+            let jwkFile = work.appendingPathComponent("issuer.jwk")
+            try JSONEncoder().encode(ECPublicJWK(key)).write(to: jwkFile)
+            let verified = try run(
+                Self.python,
+                [repositoryRoot.appendingPathComponent("Tests/interop/verify_sdjwt.py").path, file.path, jwkFile.path, "verifier-01", "n-42"])
+            #expect(verified.status == 0, "\(verified.stderr)")
+            let disclosed = try JSONSerialization.jsonObject(with: Data(verified.stdout.utf8)) as? [String: String]
+            #expect(disclosed == ["name": "王建国", "birth_date": "1985-03-12"])
+        }
+    }
+
     @Test(.enabled(if: available || required))
     func pythonsZlibDecodesOurStatusLists() throws {
         try #require(Self.available, "interop tools missing: run scripts/setup --with-test-tools (needs .venv)")

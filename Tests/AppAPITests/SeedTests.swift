@@ -55,6 +55,37 @@ import Testing
         #expect(Set(types.values.map(\.vct)).count == types.count)
     }
 
+    @Test func demoHoldingsAreWellFormedAndTheirHoldersExist() throws {
+        let seeds = repositoryRoot.appendingPathComponent("seeds")
+        let entries = try DemoLicenses.entries(from: seeds)
+        struct Holder: Decodable {
+            var idNumber: String?
+            var creditCode: String?
+        }
+        let accounts = try JSONDecoder().decode([Holder].self, from: Data(contentsOf: seeds.appendingPathComponent("demo-accounts.json")))
+        let holders = Set(accounts.flatMap { [$0.idNumber, $0.creditCode].compactMap { $0 } })
+        #expect(DemoLicenses.problems(entries, types: files.catalog.licenseTypes, holders: holders) == [])
+        #expect(Set(entries.map(\.holder)).count >= 8, "every citizen and enterprise holds something")
+        #expect(entries.contains { $0.type == "real_estate_certificate" } && entries.filter { $0.type == "marriage_certificate" }.count == 2)
+        // The check finds what is wrong.
+        var broken = entries
+        broken[0].fields["favourite_colour"] = "蓝"
+        broken[1].fields.removeValue(forKey: try #require(broken[1].fields.keys.first))
+        broken[2].holder = "330106199001010000"
+        let problems = DemoLicenses.problems(broken, types: files.catalog.licenseTypes, holders: holders)
+        #expect(
+            problems.count == 3 && problems[0].contains("undeclared") && problems[1].contains("missing") && problems[2].contains("no demo account"))
+    }
+
+    @Test func matterLicenseEffectsNameKnownTypes() throws {
+        var catalog = files.catalog
+        #expect(catalog.matters.contains { $0.supersedesLicenseTypes?.contains("resident_id_card") == true })
+        #expect(catalog.matters.first { $0.code == "330100-PSN-0045" }?.revokesLicenseTypes == ["marriage_certificate"])
+        let index = try #require(catalog.matters.firstIndex { $0.code == "330100-PSN-0001" })
+        catalog.matters[index].revokesLicenseTypes = ["no_such_license"]
+        #expect(catalog.consistencyProblems().contains { $0.contains("revokes unknown license type no_such_license") })
+    }
+
     @Test func malformedLicenseTypesAreRefused() {
         var catalog = files.catalog
         catalog.licenseTypes[0].fields.append(catalog.licenseTypes[0].fields[0])

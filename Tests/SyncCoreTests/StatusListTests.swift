@@ -55,14 +55,14 @@ struct StatusListTests {
         try list.set(7, to: 1)
         let token = StatusListToken(list: list, uri: "https://onetrip.example/v1/status-lists/dept-1", issuedAt: 1_790_000_000, timeToLive: 300)
         let signed = try token.signed(issuer: issuer.issuer, keyID: issuer.keyID, key: key)
-        let verified = try StatusListToken(verifying: signed, keys: [issuer])
+        let verified = try StatusListToken(verifying: signed, keys: [issuer.keyID: issuer])
         #expect(verified.list == list && verified.uri == token.uri && verified.timeToLive == 300)
-        #expect(throws: PresentationRejection.unknownIssuerKey) { try StatusListToken(verifying: signed, keys: []) }
+        #expect(throws: PresentationRejection.unknownIssuerKey) { try StatusListToken(verifying: signed, keys: [:]) }
         let forged = try token.signed(issuer: issuer.issuer, keyID: issuer.keyID, key: P256.Signing.PrivateKey())
-        #expect(throws: PresentationRejection.badSignature) { try StatusListToken(verifying: forged, keys: [issuer]) }
+        #expect(throws: PresentationRejection.badSignature) { try StatusListToken(verifying: forged, keys: [issuer.keyID: issuer]) }
         let license = try CompactJWS.sign(
             header: ["alg": "ES256", "typ": "dc+sd-jwt", "kid": "dept-1-k1"], payload: ["iss": "11330100002500287D"], with: key)
-        #expect(throws: PresentationRejection.wrongType) { try StatusListToken(verifying: license, keys: [issuer]) }
+        #expect(throws: PresentationRejection.wrongType) { try StatusListToken(verifying: license, keys: [issuer.keyID: issuer]) }
 
         let fresh = PresentationVerifier.offlineStatus([verified], now: 1_790_000_000 + 3_600, maxAge: 86_400)
         #expect(fresh(7, token.uri) == .invalid && fresh(8, token.uri) == .valid && fresh(7, "https://elsewhere") == nil)

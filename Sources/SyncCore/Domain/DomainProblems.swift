@@ -1,6 +1,12 @@
 /// The problem codes of OneTrip's mutators and workflow (the engine's own are in `ProblemCode`).
 extension ProblemCode {
     // Cases
+    /// A material cites a license that is not in the applicant's wallet (someone else's, or no such license).
+    public static let licenseNotHeld = ProblemCode("license_not_held", .invalid)
+    /// A material cites a license of another type than the one it names.
+    public static let licenseWrongType = ProblemCode("license_wrong_type", .invalid)
+    /// A material cites a license that is revoked, suspended, superseded or expired.
+    public static let licenseNotUsable = ProblemCode("license_not_usable", .invalid)
     /// A draft's form was edited after submission.
     public static let notDraft = ProblemCode("not_draft", .conflict)
     /// Required materials are missing (all named at once).

@@ -142,12 +142,14 @@ enum AuthorizationMatrix {
         var ticket: String
         /// A coming weekday with free slots.
         var day: String
+        /// A's 普通护照, issued when clerk.exitentry (no caller of the matrix) approved A's case.
+        var license: String
 
         /// A's ids, which no caller but those a row entitles may see.
         var secretsOfA: [String] {
             [
                 accountA, device, citedBlob, uncitedBlob, submittedCase, draft, caseToWithdraw, caseInCorrection, completedCase, caseToAccept,
-                appointment, ticket,
+                appointment, ticket, license,
             ]
         }
 
@@ -188,11 +190,20 @@ enum AuthorizationMatrix {
             #expect(booked.status == .created, "fixture appointment: \(booked.text)")
             let taken = try await client.post("/v1/queue-tickets", json: ["centerId": "sc-city"], token: a.accessToken)
             #expect(taken.status == .created, "fixture ticket: \(taken.text)")
+            let exitEntry = try await client.loginStaff((username: "clerk.exitentry", password: "Clerk2026exitentry")).accessToken
+            let idCard = try await client.createCase(a.accessToken, body: ["matterCode": "330100-PSN-0011"])
+            let idCardCase = try #require(try idCard.json(Components.Schemas.CaseList.self).items.first?.id)
+            for action in ["accept", "startReview", "approve"] {
+                let moved = try await client.act(exitEntry, idCardCase, action)
+                #expect(moved.status == .ok, "fixture license \(action): \(moved.text)")
+            }
+            let wallet = try await client.get("/v1/wallet/licenses", token: a.accessToken).json(LicenseList.self)
+            let license = try #require(wallet.items.first { $0.caseId == idCardCase }?.id)
             return Fixtures(
                 tokens: tokens, accountA: a.account.id, device: device, citedBlob: cited, uncitedBlob: uncited, submittedCase: submitted,
                 draft: draft, caseToWithdraw: toWithdraw, caseInCorrection: inCorrection, completedCase: completed, caseToAccept: toAccept,
                 appointment: try booked.json(Components.Schemas.Appointment.self).id, ticket: try taken.json(Components.Schemas.QueueTicket.self).id,
-                day: day)
+                day: day, license: license)
         }
     }
 

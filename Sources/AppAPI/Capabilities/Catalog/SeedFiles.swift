@@ -98,6 +98,11 @@ extension CatalogContent {
         }
         for item in feeItems where (item.standardAmountFen ?? 0) < 0 { problems.append("fee item \(item.code): negative amount") }
         duplicates(licenseTypes.map(\.vct), "license vct")
+        for department in departments {
+            if let code = department.creditCode, (try? CreditCode(code)) == nil {
+                problems.append("department \(department.id): credit code \(code) is not a valid unified social credit code")
+            }
+        }
         for type in licenseTypes {
             if !departmentIDs.contains(type.departmentId) { problems.append("license type \(type.code): unknown department \(type.departmentId)") }
             problems += type.validationProblems.map { "license type \(type.code): \($0)" }
@@ -115,6 +120,9 @@ extension CatalogContent {
                 problems.append("matter \(matter.code): unknown result license type \(type)")
             } else if let type = matter.resultLicenseType, !issuedOnApproval.contains(type) {
                 problems.append("matter \(matter.code): result license type \(type) is not issued when a case is approved")
+            }
+            for type in (matter.supersedesLicenseTypes ?? []) + (matter.revokesLicenseTypes ?? []) where !licenseCodes.contains(type) {
+                problems.append("matter \(matter.code): supersedes or revokes unknown license type \(type)")
             }
             problems += matter.validationProblems.map { "matter \(matter.code): \($0)" }
         }

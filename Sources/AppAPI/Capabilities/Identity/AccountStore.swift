@@ -97,6 +97,17 @@ struct AccountStore: Sendable {
         }
     }
 
+    /// An account and the public keys of its live devices (newest first), read inside the caller's transaction.
+    static func accountWithDeviceKeys(_ accountID: String, on db: any SQLDatabase) async throws -> (account: Account, deviceKeys: [String])? {
+        guard let account = try await db.select().column("*").from("accounts").where("id", .equal, accountID).first().map(decodeAccount) else {
+            return nil
+        }
+        let keys = try await db.select().column("public_jwk").from("devices").where("account_id", .equal, accountID)
+            .where("revoked_at", .is, SQLLiteral.null).where("public_jwk", .isNot, SQLLiteral.null).orderBy("created_at", .descending)
+            .limit(16).all(decodingColumn: "public_jwk", as: String.self)
+        return (account, keys)
+    }
+
     func device(id: String, on db: any SQLDatabase) async throws -> Device? {
         try await db.select().column("*").from("devices").where("id", .equal, id).first().map(Self.decodeDevice)
     }

@@ -31,6 +31,11 @@ struct AppConfig: Sendable {
     var bodyTimeout: Duration = .seconds(30)
     /// Wall clock and ids (tests set the time by hand).
     var runtime: Runtime = .live
+    /// The public origin of the deployment: issuer identifiers (`<url>/issuers/<department>`), status-list URIs and
+    /// verifier audiences are built on it (`APPAPI_PUBLIC_URL`).
+    var publicURL = "https://onetrip.hangzhou.gov.cn"
+    /// SD-JWT copies issued per license (`APPAPI_LICENSE_COPIES`, 1–16).
+    var licenseCopies = 4
 }
 
 /// The command-line options shared by `appapi serve` and the maintenance subcommands.
@@ -100,6 +105,12 @@ struct ServerOptions: ParsableArguments {
         if let perHour = try integer("APPAPI_REGISTRATIONS_PER_HOUR", in: 0...1_000_000) { config.registrationsPerHour = perHour }
         if let seconds = try integer("APPAPI_IDLE_TIMEOUT", in: 1...86_400) { config.idleTimeout = .seconds(seconds) }
         if let seconds = try integer("APPAPI_BODY_TIMEOUT", in: 1...3600) { config.bodyTimeout = .seconds(seconds) }
+        if let copies = try integer("APPAPI_LICENSE_COPIES", in: 1...LicenseStore.maxBatchSize) { config.licenseCopies = copies }
+        if let url = env("APPAPI_PUBLIC_URL") {
+            guard url.hasPrefix("https://") || url.hasPrefix("http://"), !url.hasSuffix("/"), url.utf8.count <= 200, URL(string: url)?.host != nil
+            else { throw ConfigurationError("APPAPI_PUBLIC_URL must be an http(s) origin without a trailing slash, got \(url)") }
+            config.publicURL = url
+        }
         config.trustedProxies = try TrustedProxies(
             parsing: trustedProxies.isEmpty ? env("APPAPI_TRUSTED_PROXIES").map { [$0] } ?? [] : trustedProxies)
         return config

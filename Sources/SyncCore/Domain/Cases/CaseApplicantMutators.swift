@@ -47,7 +47,7 @@ public enum CaseSupplement: Mutator {
     public typealias Args = CaseMaterialsArgs
 
     public static func reads(_ args: Args, context: MutationContext) -> [EntityKey] {
-        [EntityKey(.caseFile, args.caseId)] + CaseMutation.blobKeys(args.materials)
+        [EntityKey(.caseFile, args.caseId)] + CaseMutation.materialKeys(args.materials)
     }
 
     public static func apply(_ args: Args, to state: inout MutationState, context: MutationContext) throws(MutationRejection) {

@@ -132,7 +132,7 @@ public enum CaseSubmit: Mutator {
     public typealias Args = CaseMaterialsArgs
 
     public static func reads(_ args: Args, context: MutationContext) -> [EntityKey] {
-        [EntityKey(.caseFile, args.caseId)] + CaseMutation.blobKeys(args.materials)
+        [EntityKey(.caseFile, args.caseId)] + CaseMutation.materialKeys(args.materials)
     }
 
     public static func apply(_ args: Args, to state: inout MutationState, context: MutationContext) throws(MutationRejection) {
@@ -183,9 +183,11 @@ enum CaseMutation {
         return caseFile
     }
 
-    /// The blob keys of materials given as uploaded files (the server loads whether the applicant owns each).
-    static func blobKeys(_ materials: [SubmittedMaterial]) -> [EntityKey] {
-        materials.prefix(maxMaterials).compactMap(\.blobSha256).map { EntityKey(.blob, $0) }
+    /// The keys of what materials cite: uploaded files and e-licenses (the server loads whether the applicant owns
+    /// each file and holds each license).
+    static func materialKeys(_ materials: [SubmittedMaterial]) -> [EntityKey] {
+        let cited = materials.prefix(maxMaterials)
+        return cited.compactMap(\.blobSha256).map { EntityKey(.blob, $0) } + cited.compactMap(\.eLicenseId).map { EntityKey(.license, $0) }
     }
 
     static func missing(_ names: [String]) -> MutationRejection {
@@ -207,7 +209,8 @@ enum CaseMutation {
     }
 
     /// Materials that are each well-formed, with distinct names, at most `maxMaterials`; on the server, each file
-    /// must be one the applicant uploaded (`BlobRef` loaded for it).
+    /// must be one the applicant uploaded (`BlobRef` loaded for it), and each e-license one the applicant holds, of the
+    /// type named, valid and unexpired (数据跑路: the license replaces a copy only when it proves what the copy would).
     static func validMaterials(_ materials: [SubmittedMaterial], in state: MutationState, context: MutationContext) throws(MutationRejection)
         -> [SubmittedMaterial]
     {
@@ -221,8 +224,30 @@ enum CaseMutation {
             if context.authoritative, let sha = material.blobSha256, try state.get(BlobRef.self, id: sha) == nil {
                 throw .invalid("materials/\(index)/blobSha256", "\(material.name): no file with this hash was uploaded by you; upload it first")
             }
+            if context.authoritative, let licenseID = material.eLicenseId {
+                try checkLicense(licenseID, type: material.eLicenseType, pointer: "materials/\(index)/eLicenseId", in: state, context: context)
+            }
         }
         return materials
+    }
+
+    private static func checkLicense(
+        _ id: String, type: String?, pointer: String, in state: MutationState, context: MutationContext
+    ) throws(MutationRejection) {
+        guard let license = try state.get(License.self, id: id) else {
+            throw MutationRejection(
+                .licenseNotHeld, "No license '\(id)' is in your wallet.", errors: [FieldProblem(pointer: "/" + pointer, detail: "not held")])
+        }
+        guard license.type == type else {
+            throw MutationRejection(
+                .licenseWrongType, "License '\(id)' is a \(license.typeName) (\(license.type)), not \(type ?? "—").",
+                errors: [FieldProblem(pointer: "/" + pointer, detail: "wrong type")])
+        }
+        guard license.isUsable(at: context.now) else {
+            throw MutationRejection(
+                .licenseNotUsable, "License '\(id)' is \(license.state.rawValue)\(license.state == .valid ? " but expired" : "").",
+                errors: [FieldProblem(pointer: "/" + pointer, detail: "not usable")])
+        }
     }
 
     /// `existing` with `added` put in, a new material replacing an earlier one of the same name.

@@ -7,12 +7,17 @@ public struct Department: Codable, Hashable, Sendable, Identifiable {
     public var name: String
     public var shortName: String?
     public var phone: String?
+    /// 统一社会信用代码 of the department as an issuer (the middle part of its license identifiers). The seeds carry none:
+    /// real codes come from the registry, and invented ones would pass for real; without one, licenses carry no
+    /// GB/T 36904 identifier.
+    public var creditCode: String?
 
-    public init(id: String, name: String, shortName: String? = nil, phone: String? = nil) {
+    public init(id: String, name: String, shortName: String? = nil, phone: String? = nil, creditCode: String? = nil) {
         self.id = id
         self.name = name
         self.shortName = shortName
         self.phone = phone
+        self.creditCode = creditCode
     }
 }
 
@@ -95,6 +100,10 @@ public struct Matter: Codable, Hashable, Sendable, Identifiable {
     public var feeItemCodes: [String]
     public var materials: [Material]
     public var resultLicenseType: String?
+    /// License types of the applicant's that an approval replaces with its result (a renewed ID card voids the old).
+    public var supersedesLicenseTypes: [String]?
+    /// License types of the applicant's that an approval revokes (a deregistration voids the business license).
+    public var revokesLicenseTypes: [String]?
     public var description: String?
     public var keywords: [String]?
     /// The account kinds that may apply (`citizen`, `enterprise`); `nil`: the domain's default.

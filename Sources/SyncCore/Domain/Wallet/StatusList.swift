@@ -99,6 +99,8 @@ public struct StatusList: Equatable, Sendable {
 /// long a verifier may cache it.
 public struct StatusListToken: Sendable {
     public static let type = "statuslist+jwt"
+    /// The longest token accepted (a list of 2^24 entries, compressed, fits with room to spare).
+    public static let maxBytes = 8 * 1024 * 1024
     public var list: StatusList
     public var uri: String
     public var issuedAt: Int64
@@ -123,12 +125,13 @@ public struct StatusListToken: Sendable {
             with: key)
     }
 
-    /// Verifies a token against the issuer keys a verifier trusts: ES256, `typ`, a known key of the `iss` it names.
-    public init(verifying token: String, keys: [PresentationVerifier.IssuerKey]) throws(PresentationRejection) {
+    /// Verifies a token against the issuer keys a verifier trusts, by key id (`PresentationVerifier.keys`): ES256,
+    /// `typ`, a known key of the `iss` it names.
+    public init(verifying token: String, keys: [String: PresentationVerifier.IssuerKey]) throws(PresentationRejection) {
+        guard token.utf8.count <= Self.maxBytes else { throw .malformed }
         let jws: CompactJWS
         do { jws = try CompactJWS(token) } catch { throw .malformed }
-        _ = try PresentationVerifier.checkIssuerSignature(
-            jws, types: [Self.type], keys: Dictionary(keys.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first }))
+        _ = try PresentationVerifier.checkIssuerSignature(jws, types: [Self.type], keys: keys)
         guard let uri = jws.payload["sub"]?.string, let iat = jws.payload["iat"]?.integer, let entry = jws.payload["status_list"],
             let bits = entry["bits"]?.integer, let lst = entry["lst"]?.string, let list = try? StatusList(bits: Int(clamping: bits), lst: lst)
         else { throw .malformed }

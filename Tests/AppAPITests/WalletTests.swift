@@ -1,0 +1,395 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import OneTripAPI
+import SyncCore
+import Testing
+
+@testable import AppAPI
+
+/// A holder's phone in wallet tests: the demo citizen signed in with a device key, so licenses bind to it.
+struct WalletPhone: Sendable {
+    let token: String
+    let key: P256.Signing.PrivateKey
+}
+
+enum WalletFixture {
+    static let police = (username: "clerk.police", password: "Clerk2026police")
+    static let traffic = (username: "clerk.traffic", password: "Clerk2026traffic")
+    /// 居民身份证换领 (public security): no materials; issues a `resident_id_card`.
+    static let idCardMatter = "330100-PSN-0001"
+    /// 机动车驾驶人考试预约 (traffic police): its one material, the ID card, may be an e-license.
+    static let drivingTestMatter = "330100-PSN-0020"
+}
+
+extension TestClientProtocol {
+    /// Signs the demo citizen in on a device with a fresh P-256 key.
+    func walletPhone(_ who: (idNumber: String, password: String) = Demo.citizen) async throws -> WalletPhone {
+        let key = P256.Signing.PrivateKey()
+        let jwk = ECPublicJWK(key.publicKey)
+        let response = try await login(
+            ["idNumber": who.idNumber], password: who.password, publicKey: ["kty": "EC", "crv": "P-256", "x": jwk.x, "y": jwk.y])
+        #expect(response.status == .ok, "login failed: \(response.text)")
+        return WalletPhone(token: try response.json(TokenResponse.self).accessToken, key: key)
+    }
+
+    /// Applies for a new ID card and has the police clerk approve it; returns the license it issued.
+    func approvedIDCard(_ phone: WalletPhone, clerk: String) async throws -> License {
+        let created = try await createCase(phone.token, body: ["matterCode": WalletFixture.idCardMatter, "form": ["address": "杭州市西湖区文三路 90 号"]])
+        let id = try #require(try created.json(Components.Schemas.CaseList.self).items.first?.id)
+        for action in ["accept", "startReview", "approve"] {
+            let answer = try await act(clerk, id, action)
+            #expect(answer.status == .ok, "\(action): \(answer.text)")
+        }
+        let wallet = try await get("/v1/wallet/licenses", token: phone.token).json(LicenseList.self)
+        return try #require(wallet.items.first { $0.caseId == id })
+    }
+
+    /// A nonce and audience for `verifier`.
+    func nonce(_ verifier: String) async throws -> (nonce: String, audience: String) {
+        let answer = try await post("/v1/presentations/nonces", json: [:] as [String: String], token: verifier)
+        #expect(answer.status == .created, "\(answer.text)")
+        let body = try answer.json([String: JSONValue].self)
+        return (try #require(body["nonce"]?.string), try #require(body["audience"]?.string))
+    }
+
+    func verify(_ presentation: String, as verifier: String) async throws -> TestResponse {
+        try await post("/v1/presentations/verify", json: ["presentation": presentation], token: verifier)
+    }
+
+    func setStatus(_ licenseID: String, _ status: String, as token: String) async throws -> TestResponse {
+        try await post("/v1/workbench/licenses/\(licenseID)/status", json: ["status": status, "reason": "测试"], token: token)
+    }
+}
+
+struct LicenseList: Decodable {
+    var items: [License]
+}
+
+struct AccessLogPage: Decodable {
+    var items: [WalletAccess]
+}
+
+extension TestResponse {
+    /// The problem code of a problem+json answer.
+    var problemCode: String? { (try? json([String: JSONValue].self))?["code"]?.string }
+}
+
+func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier: (nonce: String, audience: String), key: P256.Signing.PrivateKey)
+    throws -> String
+{
+    try SDJWT.present(
+        license.copies[copy], fields: fields, audience: verifier.audience, nonce: verifier.nonce, issuedAt: Int64(Date().timeIntervalSince1970),
+        holderKey: key)
+}
+
+@Suite struct WalletTests {
+    @Test(
+        "An approved case issues its license into the applicant's wallet: copies with their own salts, status entries and the device key",
+        arguments: TestEngine.enabled)
+    func issuesOnApproval(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let phone = try await client.walletPhone()
+            let clerk = try await client.loginStaff(WalletFixture.police).accessToken
+            let license = try await client.approvedIDCard(phone, clerk: clerk)
+            #expect(license.type == "resident_id_card" && license.state == .valid && license.departmentId == "hz-public-security")
+            #expect(license.issuer == "https://onetrip.hangzhou.gov.cn/issuers/hz-public-security")
+            // Server-owned facts come from the account, not from the form.
+            #expect(license.fields["name"] == "王建国" && license.fields["id_number"] == "330106198503124811")
+            #expect(license.fields["sex"] == "男" && license.fields["birth_date"] == "1985-03-12")
+            #expect(license.fields["issuing_authority"] == "杭州市公安局")
+            #expect(license.expiresAt == nil && license.fields["valid_until"] == nil, "an ID card's validity depends on age: not guessed")
+            #expect(license.copies.count == 4)
+            // The card it replaces — the one the demo citizen held from before — is superseded, not deleted.
+            let wallet = try await client.get("/v1/wallet/licenses", token: phone.token).json(LicenseList.self).items
+            let previous = try #require(wallet.first { $0.type == "resident_id_card" && $0.id != license.id })
+            #expect(previous.state == .superseded && previous.supersededBy == license.id && previous.caseId == nil)
+            #expect(wallet.filter { $0.state == .valid }.map(\.type).sorted() == ["household_register", "marriage_certificate", "resident_id_card"])
+
+            // Every copy verifies offline against the published keys and list, bound to this device.
+            let jwks = try await client.get("/v1/issuers/hz-public-security/jwks").json(Components.Schemas.JWKSet.self)
+            let keys = jwks.keys.compactMap { jwk in
+                ECPublicJWK(.object(["kty": "EC", "crv": "P-256", "x": .string(jwk.x), "y": .string(jwk.y)]))?.publicKey.map {
+                    PresentationVerifier.IssuerKey(keyID: jwk.kid ?? "", issuer: license.issuer, key: $0)
+                }
+            }
+            #expect(keys.count == 1)
+            var indices = Set<Int64>()
+            var salts = Set<String>()
+            for copy in license.copies {
+                let jws = try CompactJWS(try #require(copy.split(separator: "~").first))
+                #expect(jws.header["typ"] == "dc+sd-jwt" && jws.header["alg"] == "ES256")
+                #expect(ECPublicJWK(jws.payload["cnf"]?["jwk"]) == ECPublicJWK(phone.key.publicKey))
+                let entry = try #require(jws.payload["status"]?["status_list"])
+                indices.insert(try #require(entry["idx"]?.integer))
+                let uri = try #require(entry["uri"]?.string)
+                let listPath = try #require(uri.range(of: "/v1/status-lists/")).lowerBound
+                let token = try await client.get(String(uri[listPath...])).text
+                let list = try StatusListToken(verifying: token, keys: Dictionary(uniqueKeysWithValues: keys.map { ($0.keyID, $0) }))
+                #expect(list.list.status(at: Int(try #require(entry["idx"]?.integer))) == .valid)
+                for part in copy.split(separator: "~").dropFirst() { salts.insert(try #require(SDJWT.Disclosure(encoded: part)).salt) }
+            }
+            #expect(indices.count == 4, "each copy has its own status entry")
+            #expect(salts.count == license.copies.count * (license.fields.count), "no salt is shared between copies")
+
+            // It syncs: the license and a message in the user scope, the key and the list in public.
+            let pulled = try await client.pullAll(phone.token, clientID: "wallet-phone").changes
+            let types = Set(pulled.map(\._type.rawValue))
+            #expect(types.isSuperset(of: ["license", "issuer_key", "status_list"]))
+            #expect(pulled.contains { $0._type == .message && $0.id == "msg_license_\(license.id)" })
+        }
+    }
+
+    @Test(
+        "A verifier checks a presentation once: only the chosen fields, its own audience, a nonce used once, the holder's access log",
+        arguments: TestEngine.enabled)
+    func verifiesPresentations(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let phone = try await client.walletPhone()
+            let police = try await client.loginStaff(WalletFixture.police).accessToken
+            let license = try await client.approvedIDCard(phone, clerk: police)
+            let kiosk = try await client.loginStaff(Demo.kiosk).accessToken
+            let challenge = try await client.nonce(kiosk)
+            let presentation = try present(license, fields: ["name", "birth_date"], to: challenge, key: phone.key)
+
+            let answer = try await client.verify(presentation, as: kiosk)
+            #expect(answer.status == .ok, "\(answer.text)")
+            let verified = try answer.json(Components.Schemas.VerifiedPresentation.self)
+            #expect(verified.holderBound && verified.departmentId == "hz-public-security" && verified.licenseType == "resident_id_card")
+            let disclosed = try JSONDecoder().decode([String: String].self, from: JSONEncoder().encode(verified.disclosed))
+            #expect(disclosed == ["name": "王建国", "birth_date": "1985-03-12"], "nothing the holder did not choose")
+
+            // The same presentation again: the nonce is spent.
+            #expect(try await client.verify(presentation, as: kiosk).problemCode == "key_binding_nonce")
+            // A nonce another verifier was given does not serve this one; nor does its audience.
+            let other = try await client.nonce(police)
+            #expect(
+                try await client.verify(try present(license, copy: 1, fields: ["name"], to: other, key: phone.key), as: kiosk).problemCode
+                    == "key_binding_audience")
+            let stolen = (nonce: other.nonce, audience: challenge.audience)
+            #expect(
+                try await client.verify(try present(license, copy: 1, fields: ["name"], to: stolen, key: phone.key), as: kiosk).problemCode
+                    == "key_binding_nonce")
+            // Someone else's device key cannot present it.
+            let fresh = try await client.nonce(kiosk)
+            #expect(
+                try await client.verify(try present(license, copy: 2, fields: ["name"], to: fresh, key: P256.Signing.PrivateKey()), as: kiosk)
+                    .problemCode == "key_binding_signature")
+            // A tampered disclosure, an access token as a license, garbage.
+            let tampered = try present(license, copy: 2, fields: ["name"], to: fresh, key: phone.key).replacingOccurrences(
+                of: "~", with: "~WyJ4IiwibmFtZSIsIuadjuWbmyJd~", options: [], range: nil)
+            #expect(try await client.verify(tampered, as: kiosk).problemCode != nil)
+            #expect(try await client.verify(phone.token + "~", as: kiosk).problemCode == "wrong_type")
+            #expect(try await client.verify("~~~", as: kiosk).problemCode == "presentation_malformed")
+
+            // The holder sees who verified what (names of fields, never values); nobody else does.
+            let log = try await client.get("/v1/wallet/access-log", token: phone.token).json(AccessLogPage.self)
+            #expect(log.items.count == 1)
+            #expect(log.items.first?.action == .verified && log.items.first?.party == "市民中心24小时自助服务区1号机")
+            #expect(log.items.first?.fields == ["birth_date", "name"] && log.items.first?.licenseId == license.id)
+            let neighbour = try await client.loginCitizen(Demo.citizen2)
+            #expect(try await client.get("/v1/wallet/access-log", token: neighbour.accessToken).json(AccessLogPage.self).items.isEmpty)
+            #expect(try await client.get("/v1/wallet/licenses/\(license.id)", token: neighbour.accessToken).status == .notFound)
+        }
+    }
+
+    @Test(
+        "Clerks of the issuing department and admins suspend, reinstate and revoke; the published list says so at once", arguments: TestEngine.enabled
+    )
+    func statusChanges(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let phone = try await client.walletPhone()
+            let police = try await client.loginStaff(WalletFixture.police).accessToken
+            let license = try await client.approvedIDCard(phone, clerk: police)
+            let traffic = try await client.loginStaff(WalletFixture.traffic).accessToken
+            let admin = try await client.loginStaff(Demo.admin).accessToken
+            let kiosk = try await client.loginStaff(Demo.kiosk).accessToken
+
+            #expect(try await client.setStatus(license.id, "suspended", as: traffic).status == .notFound, "another department's clerk")
+            #expect(try await client.setStatus(license.id, "suspended", as: phone.token).status == .forbidden, "the holder")
+            #expect(try await client.setStatus(license.id, "suspended", as: kiosk).status == .forbidden)
+
+            let copy = try CompactJWS(try #require(license.copies[0].split(separator: "~").first))
+            let entry = try #require(copy.payload["status"]?["status_list"])
+            let uri = try #require(entry["uri"]?.string)
+            let path = String(uri[try #require(uri.range(of: "/v1/status-lists/")).lowerBound...])
+            let before = try await client.get(path)
+            let etag = try #require(before.headers[.eTag])
+            #expect(before.headers[.cacheControl] == "public, max-age=300")
+            #expect(before.headers[.contentType] == "application/statuslist+jwt")
+            #expect(try await client.execute(uri: path, method: .get, headers: [.ifNoneMatch: etag]).status == .notModified)
+
+            func listStatus() async throws -> LicenseStatus? {
+                let token = try await client.get(path).text
+                let jws = try CompactJWS(token)
+                let lst = try #require(jws.payload["status_list"]?["lst"]?.string)
+                return try StatusList(bits: 2, lst: lst).status(at: Int(try #require(entry["idx"]?.integer)))
+            }
+            func verdict(_ copyIndex: Int) async throws -> String? {
+                let challenge = try await client.nonce(kiosk)
+                let answer = try await client.verify(
+                    try present(license, copy: copyIndex, fields: ["name"], to: challenge, key: phone.key), as: kiosk)
+                return answer.status == .ok ? "ok" : answer.problemCode
+            }
+
+            let suspended = try await client.setStatus(license.id, "suspended", as: police)
+            #expect(suspended.status == .ok)
+            #expect(try suspended.json(License.self).state == .suspended)
+            #expect(try await listStatus() == .suspended)
+            #expect(try await client.execute(uri: path, method: .get, headers: [.ifNoneMatch: etag]).status == .ok, "a changed list has a new ETag")
+            #expect(try await verdict(1) == "license_suspended")
+
+            #expect(try await client.setStatus(license.id, "valid", as: admin).status == .ok)
+            #expect(try await listStatus() == .valid)
+            #expect(try await verdict(1) == "ok")
+
+            #expect(try await client.setStatus(license.id, "revoked", as: police).status == .ok)
+            #expect(try await listStatus() == .invalid)
+            #expect(try await verdict(2) == "license_revoked")
+            let final = try await client.setStatus(license.id, "valid", as: admin)
+            #expect(final.status == .conflict && final.problemCode == "invalid_transition", "revocation is final")
+            #expect(try await client.setStatus("lic_nope", "revoked", as: admin).status == .notFound)
+            let wallet = try await client.get("/v1/wallet/licenses/\(license.id)", token: phone.token).json(License.self)
+            #expect(wallet.state == .revoked)
+        }
+    }
+
+    @Test("A license is a case material only for its holder, of its type, while valid; each use is in the access log", arguments: TestEngine.enabled)
+    func licensesAsMaterials(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let phone = try await client.walletPhone()
+            let police = try await client.loginStaff(WalletFixture.police).accessToken
+            let license = try await client.approvedIDCard(phone, clerk: police)
+            func apply(_ token: String, type: String = "resident_id_card", id: String = license.id) async throws -> TestResponse {
+                try await client.createCase(
+                    token,
+                    body: [
+                        "matterCode": WalletFixture.drivingTestMatter, "materials": [["name": "申请人居民身份证", "eLicenseType": type, "eLicenseId": id]],
+                    ])
+            }
+            let neighbour = try await client.loginCitizen(Demo.citizen2)
+            #expect(try await apply(neighbour.accessToken).problemCode == "license_not_held")
+            #expect(try await apply(phone.token, type: "driving_license").problemCode == "license_wrong_type")
+            #expect(try await apply(phone.token, id: "lic_forged").problemCode == "license_not_held")
+            let used = try await apply(phone.token)
+            #expect(used.status == .created || used.status == .ok, "\(used.text)")
+            let log = try await client.get("/v1/wallet/access-log", token: phone.token).json(AccessLogPage.self)
+            #expect(log.items.map(\.action) == [.usedAsMaterial])
+            #expect(log.items.first?.party == "杭州市公安局交通警察支队" && log.items.first?.licenseId == license.id && log.items.first?.caseId != nil)
+
+            #expect(try await client.setStatus(license.id, "suspended", as: police).status == .ok)
+            #expect(try await apply(phone.token).problemCode == "license_not_usable")
+        }
+    }
+
+    @Test(
+        "A rotated issuer key stops signing but keeps verifying what it signed; lists are re-signed with the new key", arguments: TestEngine.enabled)
+    func keyRotation(engine: TestEngine) async throws {
+        try await withTestAppDatabase(engine) { client, database in
+            let phone = try await client.walletPhone()
+            let police = try await client.loginStaff(WalletFixture.police).accessToken
+            let neighbour = try await client.walletPhone(Demo.citizen2)
+            let old = try await client.approvedIDCard(phone, clerk: police)
+            let store = IssuerKeyStore(database: database, publicBaseURL: "https://onetrip.hangzhou.gov.cn", runtime: .live)
+            let newKID = try await store.rotate("hz-public-security")
+            let statusLists = StatusListStore(keys: store, runtime: .live)
+            #expect(try await statusLists.refreshStale() >= 1, "a list signed by the retired key is re-signed")
+            #expect(try await statusLists.refreshStale() == 0)
+            let new = try await client.approvedIDCard(neighbour, clerk: police)
+            let kid = { (license: License) in try CompactJWS(try #require(license.copies[0].split(separator: "~").first)).header["kid"]?.string }
+            #expect(try kid(new) == newKID)
+            #expect(try kid(old) != newKID)
+            let jwks = try await client.get("/v1/issuers/hz-public-security/jwks").json(Components.Schemas.JWKSet.self)
+            #expect(jwks.keys.count == 2, "the retired key stays published")
+            let kiosk = try await client.loginStaff(Demo.kiosk).accessToken
+            for (license, holder) in [(old, phone), (new, neighbour)] {
+                let challenge = try await client.nonce(kiosk)
+                let answer = try await client.verify(try present(license, fields: ["name"], to: challenge, key: holder.key), as: kiosk)
+                #expect(answer.status == .ok, "\(answer.text)")
+            }
+        }
+    }
+
+    @Test("Unknown issuers and lists are 404; hostile ids never reach SQL", arguments: TestEngine.enabled)
+    func publicRoutes(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let keys = try await client.get("/v1/issuers/hz-public-security/jwks")
+            #expect(keys.status == .ok, "keys exist from the first start")
+            #expect(try await client.get("/v1/issuers/nobody/jwks").status == .notFound)
+            #expect(try await client.get("/v1/status-lists/nobody.000001").status == .notFound)
+            #expect(try await client.get("/v1/status-lists/%00").status == .notFound)
+            #expect(try await client.get("/v1/wallet/licenses").status == .unauthorized)
+        }
+    }
+}
+
+/// On PostgreSQL, concurrent issuance, status changes and nonce use decide on what they locked.
+@Suite struct WalletConcurrencyTests {
+    @Test(
+        "Concurrent approvals in one department draw distinct status entries; a nonce verifies once under racing verifiers",
+        arguments: TestEngine.enabled)
+    func concurrentIssuanceAndNonces(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let phone = try await client.walletPhone()
+            let police = try await client.loginStaff(WalletFixture.police).accessToken
+            var ids: [String] = []
+            for _ in 0..<6 {
+                let created = try await client.createCase(phone.token, body: ["matterCode": WalletFixture.idCardMatter])
+                let id = try #require(try created.json(Components.Schemas.CaseList.self).items.first?.id)
+                for action in ["accept", "startReview"] { #expect(try await client.act(police, id, action).status == .ok) }
+                ids.append(id)
+            }
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for id in ids { group.addTask { try await client.act(police, id, "approve").status } }
+                for try await status in group { #expect(status == .ok) }
+            }
+            let licenses = try await client.get("/v1/wallet/licenses", token: phone.token).json(LicenseList.self).items
+                .filter { $0.caseId.map(ids.contains) ?? false }
+            #expect(licenses.count == 6)
+            // Each approval replaced the card before it, one at a time: exactly one is left valid.
+            let valid = licenses.filter { $0.state == .valid }
+            #expect(valid.count == 1 && licenses.filter { $0.state == .superseded }.count == 5, "\(licenses.map(\.state))")
+            let entries = try licenses.flatMap(\.copies).map { copy in
+                let jws = try CompactJWS(try #require(copy.split(separator: "~").first))
+                return
+                    "\(jws.payload["status"]?["status_list"]?["uri"]?.string ?? "")#\(jws.payload["status"]?["status_list"]?["idx"]?.integer ?? -1)"
+            }
+            #expect(Set(entries).count == 24, "every copy its own entry")
+
+            let kiosk = try await client.loginStaff(Demo.kiosk).accessToken
+            let challenge = try await client.nonce(kiosk)
+            let presentation = try present(try #require(valid.first), fields: ["name"], to: challenge, key: phone.key)
+            let results = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<6 { group.addTask { try await client.verify(presentation, as: kiosk).status } }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(results.filter { $0 == .ok }.count == 1 && results.filter { $0 == .unprocessableContent }.count == 5, "\(results)")
+        }
+    }
+
+    @Test("A suspension racing a revocation: the license and its published list agree on the outcome", arguments: TestEngine.enabled)
+    func racingStatusChanges(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let phone = try await client.walletPhone()
+            let police = try await client.loginStaff(WalletFixture.police).accessToken
+            let admin = try await client.loginStaff(Demo.admin).accessToken
+            for _ in 0..<4 {
+                let license = try await client.approvedIDCard(phone, clerk: police)
+                async let suspend = client.setStatus(license.id, "suspended", as: police)
+                async let revoke = client.setStatus(license.id, "revoked", as: admin)
+                _ = (try await suspend.status, try await revoke.status)
+                let final = try await client.get("/v1/wallet/licenses/\(license.id)", token: phone.token).json(License.self)
+                let copy = try CompactJWS(try #require(license.copies[0].split(separator: "~").first))
+                let entry = try #require(copy.payload["status"]?["status_list"])
+                let uri = try #require(entry["uri"]?.string)
+                let token = try await client.get(String(uri[try #require(uri.range(of: "/v1/status-lists/")).lowerBound...])).text
+                let lst = try #require(try CompactJWS(token).payload["status_list"]?["lst"]?.string)
+                let listed = try StatusList(bits: 2, lst: lst).status(at: Int(try #require(entry["idx"]?.integer)))
+                #expect(final.state == .revoked, "revocation wins whichever came first: a suspended license can still be revoked")
+                #expect(listed == .invalid)
+            }
+        }
+    }
+}
