@@ -115,9 +115,9 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
                     let refreshed = try await wallet.statusLists.refreshStale()
                     return refreshed > 0 ? "re-signed \(refreshed) status lists" : nil
                 },
-                PeriodicJob(name: "presentation nonces", interval: .seconds(3600)) {
-                    let purged = try await wallet.nonces.purge()
-                    return purged > 0 ? "forgot \(purged) expired nonces" : nil
+                PeriodicJob(name: "wallet nonces and codes", interval: .seconds(3600)) {
+                    let purged = try await wallet.nonces.purge() + wallet.offers.purge()
+                    return purged > 0 ? "forgot \(purged) expired nonces, codes and tokens" : nil
                 },
                 PeriodicJob(name: "sync verdicts", interval: .seconds(3600)) {
                     let purged = try await sync.purgeVerdicts()

@@ -19,6 +19,21 @@ import Testing
         #expect(rows.subtracting(operations).sorted() == [], "rows for operations the contract does not have")
     }
 
+    @Test("Every synced entity type is in the contract: the EntityType enum and x-onetrip-entities")
+    func everySyncedEntityTypeIsInTheContract() throws {
+        let contract = try String(contentsOf: repositoryRoot.appendingPathComponent("openapi.yaml"), encoding: .utf8)
+        let lines = contract.split(separator: "\n").map(String.init)
+        let enumLine = try #require(lines.firstIndex { $0 == "    EntityType:" }.map { lines[$0 + 2] })
+        let listed = Set(enumLine.split(separator: "[").last?.dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? [])
+        let start = try #require(lines.firstIndex { $0 == "x-onetrip-entities:" })
+        let mapped = Set(
+            lines[(start + 1)...].prefix { $0.hasPrefix("  ") }.map { $0.trimmingCharacters(in: .whitespaces).split(separator: ":")[0] }.map(
+                String.init))
+        let synced = Set(SyncSchema.oneTrip.entities.values.filter { !$0.serverOnly }.map(\.type.rawValue))
+        #expect(listed == synced, "EntityType enum")
+        #expect(mapped == synced, "x-onetrip-entities")
+    }
+
     @Test("S11: every route answers each kind of caller exactly, and shows citizen A's data to no one else", arguments: TestEngine.enabled)
     func everyRouteAnswersEveryCallerExactly(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
@@ -244,6 +259,26 @@ extension AuthorizationMatrix {
                 "getWalletAccessLog", "the caller's access log",
                 "401  200  200  200  403  403  403  403"
             ) { _, _ in .get("/v1/wallet/access-log") },
+            Row(
+                "createCredentialOffer", "A's license, offered to a standards wallet",
+                "401  201  404  404  403  403  403  403"
+            ) { fx, _ in .post("/v1/wallet/licenses/\(fx.license)/offer") },
+            .everyone("getCredentialIssuerMetadata", .get("/.well-known/openid-credential-issuer")),
+            .everyone("getAuthorizationServerMetadata", .get("/.well-known/oauth-authorization-server")),
+            Row(
+                "requestCredentialToken", "a pre-authorized code nobody was offered (OAuth error, whoever asks)",
+                String(repeating: "400!invalid_grant ", count: 8)
+            ) { _, _ in
+                Probe(
+                    method: .post, path: "/v1/oid4vci/token",
+                    file: Data("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=nope".utf8),
+                    headers: ["Content-Type": "application/x-www-form-urlencoded"])
+            },
+            Row("requestCredentialNonce", "-", "200 200 200 200 200 200 200 200") { _, _ in .post("/v1/oid4vci/nonce") },
+            Row(
+                "requestCredential", "with the caller's OneTrip token, which is no credential access token",
+                String(repeating: "401!invalid_token ", count: 8)
+            ) { _, _ in .post("/v1/oid4vci/credential", ["proofs": ["jwt": ["x.y.z"]]]) },
             .everyone("getIssuerKeys", .get("/v1/issuers/hz-exit-entry/jwks")),
             .everyone("getStatusList", .get("/v1/status-lists/hz-exit-entry.000001")),
             Row(

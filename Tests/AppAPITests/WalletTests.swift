@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import OneTripAPI
 import SyncCore
 import Testing
@@ -309,6 +310,93 @@ func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier
                 let answer = try await client.verify(try present(license, fields: ["name"], to: challenge, key: holder.key), as: kiosk)
                 #expect(answer.status == .ok, "\(answer.text)")
             }
+        }
+    }
+
+    @Test(
+        "A standards wallet takes a license through OpenID4VCI: offer, single-use code and token, proof with a fresh nonce",
+        arguments: TestEngine.enabled)
+    func openID4VCI(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let phone = try await client.walletPhone()
+            let police = try await client.loginStaff(WalletFixture.police).accessToken
+            let license = try await client.approvedIDCard(phone, clerk: police)
+            let metadata = try await client.get("/.well-known/openid-credential-issuer").json([String: JSONValue].self)
+            let issuer = try #require(metadata["credential_issuer"]?.string)
+            #expect(metadata["credential_configurations_supported"]?["resident_id_card"]?["format"] == "dc+sd-jwt")
+            #expect(metadata["credential_endpoint"]?.string == issuer + "/v1/oid4vci/credential")
+
+            let offered = try await client.post("/v1/wallet/licenses/\(license.id)/offer", json: [:] as [String: String], token: phone.token)
+            #expect(offered.status == .created, "\(offered.text)")
+            let offer = try offered.json([String: JSONValue].self)
+            #expect(offer["credentialOfferUri"]?.string?.hasPrefix("openid-credential-offer://?credential_offer=") == true)
+            let code = try #require(
+                offer["credentialOffer"]?["grants"]?["urn:ietf:params:oauth:grant-type:pre-authorized_code"]?["pre-authorized_code"]?.string)
+            #expect(offer["credentialOffer"]?["credential_configuration_ids"] == .array(["resident_id_card"]))
+            let neighbour = try await client.loginCitizen(Demo.citizen2)
+            #expect(
+                try await client.post("/v1/wallet/licenses/\(license.id)/offer", json: [:] as [String: String], token: neighbour.accessToken).status
+                    == .notFound)
+
+            func redeem(_ code: String) async throws -> TestResponse {
+                let form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=\(code)"
+                return try await client.execute(
+                    uri: "/v1/oid4vci/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: form))
+            }
+            let tokenAnswer = try await redeem(code)
+            #expect(tokenAnswer.status == .ok, "\(tokenAnswer.text)")
+            #expect(tokenAnswer.headers[.cacheControl] == "no-store")
+            let accessToken = try #require(try tokenAnswer.json([String: JSONValue].self)["access_token"]?.string)
+            #expect(try await redeem(code).json([String: String].self)["error"] == "invalid_grant", "a code is redeemed once")
+
+            let walletKey = P256.Signing.PrivateKey()
+            func nonce() async throws -> String {
+                try #require(try await client.post("/v1/oid4vci/nonce", json: [:] as [String: String]).json([String: String].self)["c_nonce"])
+            }
+            func proof(nonce: String, aud: String = issuer, iat: Int64 = Int64(Date().timeIntervalSince1970), typ: String = "openid4vci-proof+jwt")
+                throws -> String
+            {
+                try CompactJWS.sign(
+                    header: ["alg": "ES256", "typ": .string(typ), "jwk": ECPublicJWK(walletKey.publicKey).json],
+                    payload: ["aud": .string(aud), "iat": .integer(iat), "nonce": .string(nonce)], with: walletKey)
+            }
+            func request(_ proof: String, token: String = accessToken) async throws -> TestResponse {
+                try await client.post(
+                    "/v1/oid4vci/credential", json: ["credential_configuration_id": "resident_id_card", "proofs": ["jwt": [proof]]], token: token)
+            }
+            func error(_ answer: TestResponse) throws -> String? { try answer.json([String: String].self)["error"] }
+            #expect(try error(try await request(try proof(nonce: try await nonce(), aud: "https://elsewhere.example"))) == "invalid_proof")
+            #expect(try error(try await request(try proof(nonce: try await nonce(), iat: 1_000_000_000))) == "invalid_proof")
+            #expect(try error(try await request(try proof(nonce: try await nonce(), typ: "JWT"))) == "invalid_proof")
+            #expect(try error(try await request(try proof(nonce: "made-up"))) == "invalid_nonce", "and the token is not spent by it")
+            #expect(try await request(try proof(nonce: try await nonce()), token: phone.token).status == .unauthorized)
+
+            let issued = try await request(try proof(nonce: try await nonce()))
+            #expect(issued.status == .ok, "\(issued.text)")
+            let credential = try #require(try issued.json([String: [[String: String]]].self)["credentials"]?.first?["credential"])
+            let jws = try CompactJWS(try #require(credential.split(separator: "~").first))
+            #expect(ECPublicJWK(jws.payload["cnf"]?["jwk"]) == ECPublicJWK(walletKey.publicKey), "bound to the wallet's key")
+            #expect(jws.header["typ"] == "dc+sd-jwt" && jws.payload["vct"]?.string == license.vct)
+            #expect(try error(try await request(try proof(nonce: try await nonce()))) == "invalid_token", "a token serves one credential")
+
+            // The exported copy verifies like the others, and follows the license's status.
+            let kiosk = try await client.loginStaff(Demo.kiosk).accessToken
+            let exported = License(
+                id: license.id, type: license.type, typeName: license.typeName, vct: license.vct, departmentId: license.departmentId,
+                issuer: license.issuer, fields: license.fields, issuedAt: license.issuedAt, copies: [credential])
+            let challenge = try await client.nonce(kiosk)
+            #expect(try await client.verify(try present(exported, fields: ["name"], to: challenge, key: walletKey), as: kiosk).status == .ok)
+            #expect(try await client.setStatus(license.id, "revoked", as: police).status == .ok)
+            let again = try await client.nonce(kiosk)
+            #expect(
+                try await client.verify(try present(exported, fields: ["name"], to: again, key: walletKey), as: kiosk).problemCode
+                    == "license_revoked")
+            let log = try await client.get("/v1/wallet/access-log", token: phone.token).json(AccessLogPage.self)
+            #expect(log.items.contains { $0.action == .exported && $0.licenseId == license.id })
+            // A revoked license is offered to no one.
+            let refused = try await client.post("/v1/wallet/licenses/\(license.id)/offer", json: [:] as [String: String], token: phone.token)
+            #expect(refused.status == .unprocessableContent && refused.problemCode == "license_not_usable")
         }
     }
 

@@ -37,12 +37,18 @@ enum AuthorizationMatrix {
         case problem(Int, String)
         /// `POST /v1/sync/push` answered 200 with this verdict for the mutation: `applied` or a rejection code.
         case verdict(String)
+        /// An OAuth error (`{error}`, the OpenID4VCI routes) with this status.
+        case oauth(Int, String)
 
         /// One cell of the table: `200`, `201`, `202`, `204`; `401`, `403`, `404` (codes `unauthenticated`, `forbidden`,
-        /// `not_found`); `STATUS:code` for another problem code; `push:verdict` for a push.
+        /// `not_found`); `STATUS:code` for another problem code; `push:verdict` for a push; `STATUS!error` for an OAuth error.
         init(_ cell: Substring) {
             if cell.hasPrefix("push:") {
                 self = .verdict(String(cell.dropFirst("push:".count)))
+                return
+            }
+            if let bang = cell.firstIndex(of: "!") {
+                self = .oauth(Int(cell[..<bang])!, String(cell[cell.index(after: bang)...]))
                 return
             }
             let parts = cell.split(separator: ":", maxSplits: 1)
@@ -60,6 +66,7 @@ enum AuthorizationMatrix {
             case .status(let status): "\(status)"
             case .problem(let status, let code): "\(status) \(code)"
             case .verdict(let code): "200 with verdict \(code)"
+            case .oauth(let status, let error): "\(status) OAuth error \(error)"
             }
         }
     }
@@ -252,6 +259,10 @@ enum AuthorizationMatrix {
         if case .verdict = expected, status == 200 {
             let result = try #require(try response.json(PushResponse.self).results.first)
             return .verdict(result.status == .applied ? "applied" : result.code ?? result.status.rawValue)
+        }
+        if case .oauth = expected, status >= 400 {
+            let error = (try? response.json([String: String].self))?["error"] ?? "(no OAuth error body)"
+            return .oauth(status, error)
         }
         if status >= 400 { return .problem(status, (try? response.json(ProblemDocument.self).code) ?? "(no problem body)") }
         return .status(status)

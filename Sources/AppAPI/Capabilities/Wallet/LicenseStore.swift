@@ -79,23 +79,58 @@ struct LicenseStore: Sendable {
         let copies = min(max(batchSize, 1), Self.maxBatchSize)
         let (entries, listRecords) = try await statusLists.reserve(copies: copies, for: id, department: department, on: db)
         let key = try await keys.signingKey(of: department, on: db)
-        var disclosable = fields.mapValues(JSONValue.string)
-        if let identifier { disclosable["license_identifier"] = .string(identifier.rawValue) }
-        var serialized: [String] = []
-        for (copy, entry) in entries.enumerated() {
-            var visible: [String: JSONValue] = [
-                "iss": .string(key.issuer), "vct": .string(type.vct), "iat": .integer(Int64(now / 1000)),
-                "status": .object(["status_list": .object(["idx": .integer(Int64(entry.index)), "uri": .string(entry.uri)])]),
-            ]
-            if let expiresAt { visible["exp"] = .integer(Int64(expiresAt / 1000)) }
-            if !holder.deviceKeys.isEmpty { visible["cnf"] = .object(["jwk": holder.deviceKeys[copy % holder.deviceKeys.count].json]) }
-            serialized.append(try SDJWT.issue(visible: visible, disclosable: disclosable, keyID: key.kid, key: key.key))
+        let serialized = try entries.enumerated().map { copy, entry in
+            try Self.signCopy(
+                vct: type.vct, fields: fields, identifier: identifier?.rawValue, issuedAt: now, expiresAt: expiresAt, entry: entry,
+                holderKey: holder.deviceKeys.isEmpty ? nil : holder.deviceKeys[copy % holder.deviceKeys.count], key: key)
         }
         let license = License(
             id: id, type: type.code, typeName: type.name, vct: type.vct, departmentId: department, issuer: key.issuer,
             identifier: identifier?.rawValue, caseId: request.caseID, fields: fields, issuedAt: Int64(now), expiresAt: expiresAt.map(Int64.init),
             copies: serialized)
         return (license, listRecords + [try .upsert(license, in: .user(request.accountID))])
+    }
+
+    /// One more copy of a usable license, bound to `holderKey` with a status entry of its own (a standards wallet's,
+    /// through OpenID4VCI). Returns the copy, its holder and the records of a status list opened for it; `nil` when
+    /// there is no such usable license.
+    func issueCopy(_ licenseID: String, holderKey: ECPublicJWK, on db: any SQLDatabase) async throws -> (
+        copy: String, accountID: String, records: [ChangeRecord]
+    )? {
+        guard
+            let row = try await db.raw(
+                "SELECT account_id, state, department_id FROM licenses WHERE id = \(bind: licenseID)\(unsafeRaw: db.forUpdate)"
+            ).first()
+        else { return nil }
+        let accountID = try row.decode(column: "account_id", as: String.self)
+        guard let license = try await ChangeLog.entity(License.self, id: licenseID, in: .user(accountID), on: db),
+            license.isUsable(at: runtime.nowMillis)
+        else { return nil }
+        let next =
+            try await db.select().column(SQLFunction("MAX", args: SQLColumn("copy")), as: "n").from("license_copies")
+            .where("license_id", .equal, licenseID).first()?.decode(column: "n", as: Int?.self).map { $0 + 1 } ?? 0
+        let (entries, records) = try await statusLists.reserve(copies: 1, firstCopy: next, for: licenseID, department: license.departmentId, on: db)
+        let key = try await keys.signingKey(of: license.departmentId, on: db)
+        let copy = try Self.signCopy(
+            vct: license.vct, fields: license.fields, identifier: license.identifier, issuedAt: Int(license.issuedAt),
+            expiresAt: license.expiresAt.map(Int.init), entry: entries[0], holderKey: holderKey, key: key)
+        return (copy, accountID, records)
+    }
+
+    /// Signs one SD-JWT copy: the status entry, expiry and holder key in the clear, every field disclosable.
+    private static func signCopy(
+        vct: String, fields: [String: String], identifier: String?, issuedAt: Int, expiresAt: Int?, entry: (uri: String, index: Int),
+        holderKey: ECPublicJWK?, key: IssuerKeyStore.SigningKey
+    ) throws -> String {
+        var disclosable = fields.mapValues(JSONValue.string)
+        if let identifier { disclosable["license_identifier"] = .string(identifier) }
+        var visible: [String: JSONValue] = [
+            "iss": .string(key.issuer), "vct": .string(vct), "iat": .integer(Int64(issuedAt / 1000)),
+            "status": .object(["status_list": .object(["idx": .integer(Int64(entry.index)), "uri": .string(entry.uri)])]),
+        ]
+        if let expiresAt { visible["exp"] = .integer(Int64(expiresAt / 1000)) }
+        if let holderKey { visible["cnf"] = .object(["jwk": holderKey.json]) }
+        return try SDJWT.issue(visible: visible, disclosable: disclosable, keyID: key.kid, key: key.key)
     }
 
     /// Moves a license to `state` (its row locked first), re-signing its status lists; returns the updated license

@@ -33,7 +33,7 @@ struct StatusListStore: Sendable {
     /// Reserves one random unused entry per copy for `licenseID` in the department's current list (opening and
     /// publishing a new list when it is half full). Returns the (uri, index) of each copy, in copy order, and the
     /// records of any list it published.
-    func reserve(copies: Int, for licenseID: String, department: String, on db: any SQLDatabase) async throws -> (
+    func reserve(copies: Int, firstCopy: Int = 0, for licenseID: String, department: String, on db: any SQLDatabase) async throws -> (
         entries: [(uri: String, index: Int)], records: [ChangeRecord]
     ) {
         // The department's key row serializes reservations, so two issuances never open the same new list.
@@ -47,7 +47,7 @@ struct StatusListStore: Sendable {
             records.append(try await publish(listID, on: db))
         }
         var entries: [(uri: String, index: Int)] = []
-        for copy in 0..<copies {
+        for copy in firstCopy..<(firstCopy + copies) {
             var placed: Int?
             for _ in 0..<64 where placed == nil {
                 let index = Int.random(in: 0..<capacity)

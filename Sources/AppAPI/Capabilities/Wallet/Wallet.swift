@@ -13,6 +13,7 @@ struct Wallet: Sendable {
     let licenses: LicenseStore
     let accessLog: WalletAccessLog
     let nonces: PresentationNonces
+    let offers: CredentialOffers
     let runtime: Runtime
 
     init(database: any Database, publicBaseURL: String, holders: LicenseHolders, runtime: Runtime, batchSize: Int = 4) {
@@ -25,6 +26,7 @@ struct Wallet: Sendable {
         self.licenses = licenses
         accessLog = WalletAccessLog(database: database, runtime: runtime)
         nonces = PresentationNonces(database: database, runtime: runtime)
+        offers = CredentialOffers(database: database, runtime: runtime)
     }
 
     /// What the wallet does when cases change: issue on approval, log licenses used as materials.

@@ -1,5 +1,5 @@
 /// The wallet's tables: issuer keys (one active per department), licenses and their copies' status-list entries,
-/// the status lists, verifier nonces and the holders' access log.
+/// the status lists, verifier nonces, the holders' access log, and OpenID4VCI's codes and tokens.
 enum WalletTables {
     static let wallet = Migration(version: 12, name: "wallet") { _ in
         [
@@ -43,6 +43,15 @@ enum WalletTables {
                 fields TEXT NOT NULL, case_id TEXT, at BIGINT NOT NULL)
             """,
             "CREATE INDEX wallet_access_holder ON wallet_access_log (account_id, at)",
+            // OpenID4VCI: pre-authorized codes and the access tokens they become, both single use, stored as hashes.
+            """
+            CREATE TABLE credential_offers (
+                code_hash TEXT PRIMARY KEY, license_id TEXT NOT NULL, account_id TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)
+            """,
+            """
+            CREATE TABLE credential_tokens (
+                token_hash TEXT PRIMARY KEY, license_id TEXT NOT NULL, account_id TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)
+            """,
         ]
     }
 }
