@@ -147,6 +147,7 @@ func buildRouter(_ config: AppConfig, api: APIImplementation) throws -> Router<A
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(RawHeaderMiddleware())
+    router.middlewares.add(OAuthErrorMiddleware())
     router.middlewares.add(BodyLimitMiddleware(limit: config.maxBodyBytes, authenticator: api.authenticator, timeout: config.bodyTimeout))
     _ = AppMetrics.registry
     // Compact JSON: phones pay for every byte, and sync pages are budgeted against the JSON they carry.

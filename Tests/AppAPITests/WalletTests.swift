@@ -349,6 +349,11 @@ func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier
             #expect(tokenAnswer.headers[.cacheControl] == "no-store")
             let accessToken = try #require(try tokenAnswer.json([String: JSONValue].self)["access_token"]?.string)
             #expect(try await redeem(code).json([String: String].self)["error"] == "invalid_grant", "a code is redeemed once")
+            let malformed = try await client.execute(
+                uri: "/v1/oid4vci/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "x=1")
+            )
+            #expect(malformed.status == .badRequest && malformed.headers[.contentType] == "application/json")
+            #expect(try malformed.json([String: String].self)["error"] == "invalid_request", "an undecodable request is OAuth's invalid_request")
 
             let walletKey = P256.Signing.PrivateKey()
             func nonce() async throws -> String {
@@ -397,6 +402,52 @@ func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier
             // A revoked license is offered to no one.
             let refused = try await client.post("/v1/wallet/licenses/\(license.id)/offer", json: [:] as [String: String], token: phone.token)
             #expect(refused.status == .unprocessableContent && refused.problemCode == "license_not_usable")
+        }
+    }
+
+    @Test(
+        "A kiosk that synced the public scope verifies a presentation with the network cut, and says how old its status is",
+        arguments: TestEngine.enabled)
+    func offlineKiosk(engine: TestEngine) async throws {
+        try await withTestApp(engine) { client in
+            let phone = try await client.walletPhone()
+            let police = try await client.loginStaff(WalletFixture.police).accessToken
+            let license = try await client.approvedIDCard(phone, clerk: police)
+            let kioskSession = try await client.loginStaff(Demo.kiosk).accessToken
+            let link = RouterSyncTransport(client: client, token: kioskSession)
+            let kiosk = try Replica(path: nil)
+            try await SyncEngine(replica: kiosk, transport: link.transport).sync()
+            #expect(try kiosk.entities(IssuerPublicKey.self, in: .public).contains { $0.departmentId == "hz-public-security" })
+
+            link.online = false
+            let now = Int64(Date().timeIntervalSince1970)
+            let verifier = try OfflineVerifier(replica: kiosk, audience: "kiosk.city-01", now: now)
+            #expect((verifier.statusAge(now: now) ?? .max) < 120, "its lists are fresh")
+            let nonce = verifier.nonce(now: now)
+            let presentation = try present(license, fields: ["name"], to: (nonce, "kiosk.city-01"), key: phone.key)
+            let verified = try verifier.verify(presentation, now: now)
+            #expect(verified.disclosed == ["name": "王建国"] && verified.issuer == license.issuer)
+            #expect(throws: PresentationRejection.keyBindingNonce) { try verifier.verify(presentation, now: now) }
+            #expect(throws: PresentationRejection.keyBindingNonce) {
+                try verifier.verify(try present(license, copy: 1, fields: ["name"], to: ("not-mine", "kiosk.city-01"), key: phone.key), now: now)
+            }
+            // A day and more later, the lists it holds are too old to trust: it fails closed.
+            let later = now + 25 * 3600
+            let stale = try OfflineVerifier(replica: kiosk, audience: "kiosk.city-01", now: later)
+            let late = stale.nonce(now: later)
+            let presentedLate = try SDJWT.present(
+                license.copies[2], fields: ["name"], audience: "kiosk.city-01", nonce: late, issuedAt: later, holderKey: phone.key)
+            #expect(throws: PresentationRejection.statusUnknown) { try stale.verify(presentedLate, now: later) }
+
+            // Back online after a revocation, the kiosk learns it through sync.
+            #expect(try await client.setStatus(license.id, "revoked", as: police).status == .ok)
+            link.online = true
+            try await SyncEngine(replica: kiosk, transport: link.transport).sync()
+            let refreshed = try OfflineVerifier(replica: kiosk, audience: "kiosk.city-01", now: now)
+            let again = refreshed.nonce(now: now)
+            #expect(throws: PresentationRejection.revoked) {
+                try refreshed.verify(try present(license, copy: 3, fields: ["name"], to: (again, "kiosk.city-01"), key: phone.key), now: now)
+            }
         }
     }
 
