@@ -7,24 +7,42 @@ import Synchronization
 
 /// `appcli bench`: measures the sync budgets (BENCHMARKS.md) against a running server, each as a ratio to a
 /// baseline measured in the same run on the same machine. Start the server with `scripts/bench`, which seeds a
-/// 10,000-matter catalog and lowers the bcrypt cost so that registering hundreds of phones is quick.
+/// 10,000-matter catalog and lowers the bcrypt cost so that registering hundreds of phones is quick. The `wallet`
+/// phase runs in-process and needs no server (`scripts/bench-wallet` compares it with the Python reference).
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure sync throughput and latency against a server.")
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure sync throughput and latency against a server, and the wallet's issue and verify rates in-process.")
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Seconds per throughput phase.") var duration: Int = 10
     @Option(help: "Concurrent requests for the pull and hello phases.") var concurrency: Int = 32
     @Option(help: "Simulated phones for the push phase.") var phones: Int = 200
     @Option(help: "Mutations per push (a phone's queued edits).") var batch: Int = 5
-    @Option(help: "Phases to run: hello,pull,initial,push (comma-separated).") var phases: String = "hello,pull,initial,push"
+    @Option(help: "Phases to run: hello,pull,initial,push against the server; wallet in-process, without one (comma-separated).")
+    var phases: String = "hello,pull,initial,push"
+
+    static let serverPhases: Set<String> = ["hello", "pull", "initial", "push"]
 
     func run() async throws {
+        let wanted = Set(phases.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let unknown = wanted.subtracting(Self.serverPhases.union(["wallet"]))
+        guard unknown.isEmpty else { throw CLIError.usage("unknown phases \(unknown.sorted().joined(separator: ", ")); see --help") }
+        if !wanted.isDisjoint(with: Self.serverPhases) { try await measureServer(wanted) }
+        if wanted.contains("wallet") {
+            if wanted == ["wallet"] {
+                print("OneTrip bench in-process — \(ProcessInfo.processInfo.activeProcessorCount) cores, \(duration)s per phase")
+            }
+            WalletBench.report(try WalletBench.run(duration: .seconds(duration)))
+        }
+    }
+
+    private func measureServer(_ wanted: Set<String>) async throws {
         let http = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(
                 connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, phones))))
         do {
-            try await measure(http: http)
+            try await measure(http: http, wanted: wanted)
         } catch {
             try? await http.shutdown()
             throw error
@@ -32,9 +50,8 @@ struct BenchCommand: AsyncParsableCommand {
         try await http.shutdown()
     }
 
-    private func measure(http: HTTPClient) async throws {
+    private func measure(http: HTTPClient, wanted: Set<String>) async throws {
         let server = try global.serverURL
-        let wanted = Set(phases.split(separator: ",").map(String.init))
         print("OneTrip bench against \(server) — \(ProcessInfo.processInfo.activeProcessorCount) cores, \(duration)s per phase")
         var hello: LoadLoop.Result?
         if wanted.contains("hello") || wanted.contains("pull") {
