@@ -65,7 +65,7 @@ enum WalletBench {
         let token = try StatusListToken(list: list, uri: statusURI, issuedAt: now - 60, timeToLive: 3_600)
             .signed(issuer: issuer, keyID: keyID, key: issuerKey)
         let tokenStart = clock.now
-        let held = try StatusListToken(verifying: token, keys: trusted)
+        let held = try StatusListToken(verifying: token, keys: Dictionary(uniqueKeysWithValues: trusted.map { ($0.keyID, $0) }))
         let tokenMillis = seconds(clock.now - tokenStart) * 1000
         let verifier = PresentationVerifier(
             keys: trusted, policy: .init(audience: audience),
