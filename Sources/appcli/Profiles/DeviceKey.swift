@@ -24,10 +24,8 @@ struct DeviceKey: Sendable {
 
     /// The public key as the JWK the login request carries (`kty: EC`, `crv: P-256`, base64url `x` and `y`).
     var publicJWK: Components.Schemas.PublicJWK {
-        let point = privateKey.publicKey.x963Representation  // 0x04 ‖ X ‖ Y
-        let x = point.dropFirst().prefix(32)
-        let y = point.dropFirst(33)
-        return Components.Schemas.PublicJWK(kty: .ec, crv: .p256, x: base64URL(Data(x)), y: base64URL(Data(y)), use: "sig", alg: "ES256")
+        let jwk = ECPublicJWK(privateKey.publicKey)
+        return Components.Schemas.PublicJWK(kty: .ec, crv: .p256, x: jwk.x, y: jwk.y, use: "sig", alg: "ES256")
     }
 
     /// RFC 7638 thumbprint of the public key: a short, stable name for it that reveals nothing secret.

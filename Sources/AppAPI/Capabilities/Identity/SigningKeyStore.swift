@@ -144,8 +144,8 @@ final class SigningKeyStore: Sendable {
     private static func insertNewKey(purpose: String, on db: any SQLDatabase) async throws -> String {
         let key = P256.Signing.PrivateKey()
         let kid = "\(purpose)-" + base64URL(Data(SHA256.hash(data: key.publicKey.x963Representation)).prefix(12))
-        let point = key.publicKey.x963Representation
-        let jwk = PublicJWK(x: base64URL(point[1..<33]), y: base64URL(point[33..<65]), kid: kid)
+        let point = ECPublicJWK(key.publicKey)
+        let jwk = PublicJWK(x: point.x, y: point.y, kid: kid)
         try await db.insert(into: "signing_keys").columns("kid", "purpose", "private_pem", "public_jwk", "created_at", "retired_at")
             .values(
                 SQLBind(kid), SQLBind(purpose), SQLBind(key.pemRepresentation), SQLBind(try ChangeLog.encode(jwk)), SQLBind(Clock.nowMillis()),
