@@ -48,6 +48,13 @@ extension TestClientProtocol {
         return try #require(wallet.items.first { $0.caseId == id })
     }
 
+    /// The demo citizen on a keyed phone, the police clerk's token, and the ID card that clerk just issued.
+    func issuedIDCard() async throws -> (phone: WalletPhone, police: String, license: License) {
+        let phone = try await walletPhone()
+        let police = try await loginStaff(WalletFixture.police).accessToken
+        return (phone, police, try await approvedIDCard(phone, clerk: police))
+    }
+
     /// A nonce and audience for `verifier`.
     func nonce(_ verifier: String) async throws -> (nonce: String, audience: String) {
         let answer = try await post("/v1/presentations/nonces", json: [:] as [String: String], token: verifier)
@@ -148,9 +155,7 @@ func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier
         arguments: TestEngine.enabled)
     func verifiesPresentations(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
-            let phone = try await client.walletPhone()
-            let police = try await client.loginStaff(WalletFixture.police).accessToken
-            let license = try await client.approvedIDCard(phone, clerk: police)
+            let (phone, police, license) = try await client.issuedIDCard()
             let kiosk = try await client.loginStaff(Demo.kiosk).accessToken
             let challenge = try await client.nonce(kiosk)
             let presentation = try present(license, fields: ["name", "birth_date"], to: challenge, key: phone.key)
@@ -201,9 +206,7 @@ func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier
     )
     func statusChanges(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
-            let phone = try await client.walletPhone()
-            let police = try await client.loginStaff(WalletFixture.police).accessToken
-            let license = try await client.approvedIDCard(phone, clerk: police)
+            let (phone, police, license) = try await client.issuedIDCard()
             let traffic = try await client.loginStaff(WalletFixture.traffic).accessToken
             let admin = try await client.loginStaff(Demo.admin).accessToken
             let kiosk = try await client.loginStaff(Demo.kiosk).accessToken
@@ -260,9 +263,7 @@ func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier
     @Test("A license is a case material only for its holder, of its type, while valid; each use is in the access log", arguments: TestEngine.enabled)
     func licensesAsMaterials(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
-            let phone = try await client.walletPhone()
-            let police = try await client.loginStaff(WalletFixture.police).accessToken
-            let license = try await client.approvedIDCard(phone, clerk: police)
+            let (phone, police, license) = try await client.issuedIDCard()
             func apply(_ token: String, type: String = "resident_id_card", id: String = license.id) async throws -> TestResponse {
                 try await client.createCase(
                     token,
@@ -318,9 +319,7 @@ func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier
         arguments: TestEngine.enabled)
     func openID4VCI(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
-            let phone = try await client.walletPhone()
-            let police = try await client.loginStaff(WalletFixture.police).accessToken
-            let license = try await client.approvedIDCard(phone, clerk: police)
+            let (phone, police, license) = try await client.issuedIDCard()
             let metadata = try await client.get("/.well-known/openid-credential-issuer").json([String: JSONValue].self)
             let issuer = try #require(metadata["credential_issuer"]?.string)
             #expect(metadata["credential_configurations_supported"]?["resident_id_card"]?["format"] == "dc+sd-jwt")
@@ -410,9 +409,7 @@ func present(_ license: License, copy: Int = 0, fields: Set<String>, to verifier
         arguments: TestEngine.enabled)
     func offlineKiosk(engine: TestEngine) async throws {
         try await withTestApp(engine) { client in
-            let phone = try await client.walletPhone()
-            let police = try await client.loginStaff(WalletFixture.police).accessToken
-            let license = try await client.approvedIDCard(phone, clerk: police)
+            let (phone, police, license) = try await client.issuedIDCard()
             let kioskSession = try await client.loginStaff(Demo.kiosk).accessToken
             let link = RouterSyncTransport(client: client, token: kioskSession)
             let kiosk = try Replica(path: nil)

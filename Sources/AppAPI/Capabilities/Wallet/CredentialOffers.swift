@@ -32,20 +32,11 @@ struct CredentialOffers: Sendable {
         guard code.utf8.count <= 200 else { return nil }
         let now = runtime.now()
         return try await database.transaction { db -> String? in
-            guard
-                let row = try await db.raw(
-                    """
-                    UPDATE credential_offers SET used_at = \(bind: now)
-                    WHERE code_hash = \(bind: Self.hash(code)) AND used_at IS NULL AND expires_at > \(bind: now)
-                    RETURNING license_id, account_id
-                    """
-                ).first()
-            else { return nil }
+            guard let grant = try await Self.use(code, in: "credential_offers", key: "code_hash", at: now, on: db) else { return nil }
             let token = Self.randomSecret()
             try await db.insert(into: "credential_tokens").columns("token_hash", "license_id", "account_id", "expires_at", "used_at")
                 .values(
-                    SQLBind(Self.hash(token)), SQLBind(try row.decode(column: "license_id", as: String.self)),
-                    SQLBind(try row.decode(column: "account_id", as: String.self)), SQLBind(now + Self.tokenLifetimeSeconds * 1000),
+                    SQLBind(Self.hash(token)), SQLBind(grant.licenseID), SQLBind(grant.accountID), SQLBind(now + Self.tokenLifetimeSeconds * 1000),
                     SQLBind(Int?.none)
                 )
                 .run()
@@ -66,12 +57,18 @@ struct CredentialOffers: Sendable {
     /// Spends a live, unused access token inside the caller's transaction; the license it was issued for.
     func spend(_ token: String, on db: any SQLDatabase) async throws -> (licenseID: String, accountID: String)? {
         guard token.utf8.count <= 200 else { return nil }
-        let now = runtime.now()
+        return try await Self.use(token, in: "credential_tokens", key: "token_hash", at: runtime.now(), on: db)
+    }
+
+    /// Marks a live, unused code or token used — one request wins, on both engines — and returns what it grants.
+    private static func use(
+        _ secret: String, in table: String, key: String, at now: Int, on db: any SQLDatabase
+    ) async throws -> (licenseID: String, accountID: String)? {
         guard
             let row = try await db.raw(
                 """
-                UPDATE credential_tokens SET used_at = \(bind: now)
-                WHERE token_hash = \(bind: Self.hash(token)) AND used_at IS NULL AND expires_at > \(bind: now)
+                UPDATE \(ident: table) SET used_at = \(bind: now)
+                WHERE \(ident: key) = \(bind: hash(secret)) AND used_at IS NULL AND expires_at > \(bind: now)
                 RETURNING license_id, account_id
                 """
             ).first()
