@@ -24,5 +24,6 @@ struct APIImplementation: APIProtocol {
     let caseStatistics: CaseStatistics
     let blobs: BlobStore
     let wallet: Wallet
+    let payments: Payments
     let blobCitations: BlobCitations
 }

@@ -40,6 +40,10 @@ func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger
     let issuers = try await IssuerKeyStore(database: database, publicBaseURL: config.publicURL, runtime: config.runtime)
         .ensureKeys(for: try await database.read { db in try await ChangeLog.entities(Department.self, in: .public, on: db) }.map(\.id))
     if issuers > 0 { logger.info("issuer keys", metadata: ["keys.created": "\(issuers)"]) }
+    if config.paymentSandbox {
+        let decisions = try await paymentsWithoutEffects(database, config: config).loadDecisions(from: config.seedsDirectory)
+        if decisions > 0 { logger.info("penalty decisions (sandbox)", metadata: ["decisions.created": "\(decisions)"]) }
+    }
     if config.dev {
         let created = try await DemoAccounts.load(
             from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
@@ -77,8 +81,15 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     let wallet = Wallet(
         database: database, publicBaseURL: config.publicURL, holders: licenseHolders, runtime: runtime, batchSize: config.licenseCopies)
     let cases = CaseStore(
-        database: database, observers: [CaseMessages(), RectificationTasks()] + wallet.caseObservers, calendar: WorkingCalendarStore(),
-        runtime: runtime)
+        database: database,
+        observers: [CaseMessages(), RectificationTasks()] + wallet.caseObservers + [
+            CaseFeeOrders(orders: PaymentOrderStore(runtime: runtime), runtime: runtime)
+        ],
+        calendar: WorkingCalendarStore(), runtime: runtime)
+    let payments = Payments(
+        database: database, effects: paymentEffects(wallet: wallet, cases: cases),
+        sandbox: config.paymentSandbox ? SandboxMerchants.load(from: config.seedsDirectory) : nil,
+        timeScale: config.sandboxTimeScale, runtime: runtime)
     let caseStatistics = CaseStatistics(database: database, runtime: runtime)
     database.addCommitObserver(caseStatistics)
     let blobs = BlobStore(database: database, runtime: runtime)
@@ -95,7 +106,7 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     let api = APIImplementation(
         database: database, runtime: runtime, authenticator: tokens, sync: sync, notifier: notifier, idempotency: idempotency,
         migrations: AppMigrations.all, openAPIDocument: try loadOpenAPIDocument(near: config.seedsDirectory), tokens: tokens, identity: identity,
-        catalog: catalog, cases: cases, caseStatistics: caseStatistics, blobs: blobs, wallet: wallet,
+        catalog: catalog, cases: cases, caseStatistics: caseStatistics, blobs: blobs, wallet: wallet, payments: payments,
         blobCitations: BlobCitations(isCited: { sha, department in try await cases.cites(sha, department: department) }))
     let router = try buildRouter(config, api: api)
 
@@ -123,7 +134,7 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
                     let purged = try await sync.purgeVerdicts()
                     return purged > 0 ? "forgot \(purged) expired verdicts" : nil
                 },
-            ], logger: logger),
+            ] + payments.jobs, logger: logger),
     ]
     if let postgres = database as? PostgresDatabaseStore { services.append(PokeRelayService(store: postgres, notifier: notifier)) }
     let host = config.host
@@ -181,4 +192,46 @@ struct DatabaseService: Service {
         try? await gracefulShutdown()
         await database.shutdown()
     }
+}
+
+/// What a paid order sets off in the other capabilities: its e-receipt (电子票据) issued by the finance bureau into
+/// the payer's wallet, and its case approved by the system (`awaiting_payment → approved`), which issues the case's
+/// own license through the wallet's case observer — all in the transaction that marks the order paid.
+func paymentEffects(wallet: Wallet, cases: CaseStore) -> PaymentEffects {
+    PaymentEffects(
+        issueReceipt: { order, db in
+            guard let type = try await ChangeLog.entity(LicenseType.self, id: "e_receipt", in: .public, on: db),
+                let holder = try await licenseHolders.holder(order.payerAccountId, db)
+            else { return nil }
+            let department = try await ChangeLog.entity(Department.self, id: type.departmentId, in: .public, on: db)
+            let collecting = try await ChangeLog.entity(Department.self, id: order.departmentId, in: .public, on: db)
+            let digits = String(order.paymentCode.suffix(10))
+            let fields = [
+                "receipt_code": "330101" + String(order.paymentCode.dropFirst(6).prefix(2)), "receipt_number": digits,
+                "check_code": String(order.paymentCode.suffix(6)), "payer": holder.name,
+                "item_code": order.lines.first?.feeItemCode ?? "", "item_name": order.title, "amount_fen": String(order.totalFen),
+                "collecting_agency": collecting?.name ?? order.departmentId,
+                "issued_on": WorkingCalendar.day(fromMillis: order.paidAt ?? Int64(Clock.nowMillis())),
+            ]
+            guard
+                let issued = try await wallet.licenses.issue(
+                    .init(type: type, department: department, accountID: order.payerAccountId, fields: fields, id: "lic_rcpt_\(order.id)"), on: db)
+            else { return nil }
+            return (issued.license.id, issued.records)
+        },
+        casePaid: { caseID, order, db in
+            guard let current = try await cases.load(caseID, on: db), current.state == .awaitingPayment else { return [] }
+            try await ChangeLog.lock(.user(current.accountId), on: db)
+            guard let locked = try await cases.load(caseID, on: db), locked.state == .awaitingPayment else { return [] }
+            let next = try CaseWorkflow.perform(
+                .approve, on: locked, by: .system, at: order.paidAt ?? Int64(Clock.nowMillis()),
+                note: "已缴费 \(Yuan.format(fen: order.totalFen)) 元（缴款码 \(order.paymentCode)）", details: .init(),
+                calendar: try await cases.calendar.current(on: db))
+            return try await cases.persist(old: locked, new: next, on: db)
+        })
+}
+
+/// The payments capability for start-up work (loading decisions), which needs neither wallet nor cases.
+private func paymentsWithoutEffects(_ database: any Database, config: AppConfig) -> Payments {
+    Payments(database: database, effects: .none, sandbox: nil, runtime: config.runtime)
 }

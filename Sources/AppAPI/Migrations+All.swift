@@ -14,5 +14,6 @@ enum AppMigrations {
         CaseTables.citations,  // 10
         IdentityTables.attempts,  // 11
         WalletTables.wallet,  // 12
+        PaymentTables.payments,  // 13
     ]
 }

@@ -293,6 +293,63 @@ extension AuthorizationMatrix {
                 "verifyPresentation", "something that is not a presentation",
                 "401  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed  422:presentation_malformed"
             ) { _, _ in .post("/v1/presentations/verify", ["presentation": "not~a~presentation"]) },
+            // Payments: A's orders are A's; a payment code shows its order (not its payer) to anyone holding it; anyone
+            // may pay an order; clerks of the order's department (hz-exit-entry: no caller here) and admins refund.
+            Row(
+                "createPaymentOrder", "a passport-fee order of the caller's own",
+                "401  201  201  201  403  403  403  403"
+            ) { _, _ in .post("/v1/payment-orders", ["feeItemCode": "FEE-PASSPORT"], headers: ["Idempotency-Key": UUID().uuidString]) },
+            Row(
+                "listPaymentOrders", "the caller's orders",
+                "401  200  200  200  200  200  200  200"
+            ) { _, _ in .get("/v1/payment-orders") },
+            Row(
+                "getPaymentOrder", "A's paid order",
+                "401  200  404  404  404  404  200  404", mayShowA: [a, .admin]
+            ) { fx, _ in .get("/v1/payment-orders/\(fx.paidOrder)") },
+            Row(
+                "findPaymentOrderByCode", "A's order by its payment code (its payer hidden)",
+                "401  200  200  200  200  200  200  200", mayShowA: Set(Caller.allCases)
+            ) { fx, _ in .get("/v1/payment-codes/\(fx.paymentCode)") },
+            Row(
+                "payPaymentOrder", "A's unpaid order (anyone may pay it; staff and kiosks do not pay)",
+                "401  200  200  200  403  403  403  403", mayShowA: [a, .citizenB, .enterprise]
+            ) { fx, _ in .post("/v1/payment-orders/\(fx.unpaidOrder)/pay", ["channel": "alipay"]) },
+            Row(
+                "closePaymentOrder", "A's unpaid order, cancelled by its payer",
+                "401  200  404  404  404  404  404  404"
+            ) { fx, _ in .post("/v1/payment-orders/\(fx.unpaidOrder)/close") },
+            Row(
+                "refundPaymentOrder", "1 fen of A's paid order",
+                "401  403  403  403  404  404  201  403", mayShowA: [a, .admin]
+            ) { fx, _ in
+                .post(
+                    "/v1/payment-orders/\(fx.paidOrder)/refunds", ["amountFen": 1, "reason": "矩阵测试"], headers: ["Idempotency-Key": UUID().uuidString])
+            },
+            Row(
+                "receivePaymentNotification", "a notification nobody signed (channels do not authenticate; signatures do)",
+                String(repeating: "400:notification_rejected ", count: 8)
+            ) { _, _ in
+                Probe(
+                    method: .post, path: "/v1/payments/notify/alipay", file: Data("notify_id=1&sign=AAAA&out_trade_no=T1".utf8),
+                    headers: ["Content-Type": "application/x-www-form-urlencoded"])
+            },
+            Row(
+                "getPaymentReconciliation", "today's reconciliation",
+                "401  403  403  403  403  403  200  403"
+            ) { _, _ in .get("/v1/payments/reconciliation?date=\(WorkingCalendar.day(fromMillis: Int64(Clock.nowMillis())))") },
+            Row(
+                "confirmSandboxTrade", "a trade no one started",
+                "401  404  404  404  403  403  403  403"
+            ) { _, _ in .post("/sandbox/alipay/trades/TNOSUCHTRADE/confirm", [:]) },
+            Row(
+                "getSandboxBill", "today's Alipay bill",
+                "401  403  403  403  403  403  200  403"
+            ) { _, _ in .get("/sandbox/alipay/bill?date=\(WorkingCalendar.day(fromMillis: Int64(Clock.nowMillis())))") },
+            Row(
+                "runSandboxDeliveries", "-",
+                "401  200  200  200  200  200  200  200"
+            ) { _, _ in .post("/sandbox/deliveries") },
         ]
     }
 

@@ -37,7 +37,7 @@ extension SyncSchema {
             EntityDescriptor(Profile.self), EntityDescriptor(Message.self), EntityDescriptor(Case.self), EntityDescriptor(Appointment.self),
             EntityDescriptor(QueueTicket.self),
             EntityDescriptor(License.self), EntityDescriptor(WalletAccess.self), EntityDescriptor(IssuerPublicKey.self),
-            EntityDescriptor(PublishedStatusList.self),
+            EntityDescriptor(PublishedStatusList.self), EntityDescriptor(PaymentOrder.self),
             EntityDescriptor(AppointmentSlot.self, serverOnly: true), EntityDescriptor(BlobRef.self, serverOnly: true),
             EntityDescriptor(AppointmentHoldings.self, serverOnly: true),
         ],

@@ -151,12 +151,16 @@ enum AuthorizationMatrix {
         var day: String
         /// A's 普通护照, issued when clerk.exitentry (no caller of the matrix) approved A's case.
         var license: String
+        /// A's paid passport-fee order (hz-exit-entry), its payment code, and an unpaid one A closes.
+        var paidOrder: String
+        var paymentCode: String
+        var unpaidOrder: String
 
         /// A's ids, which no caller but those a row entitles may see.
         var secretsOfA: [String] {
             [
                 accountA, device, citedBlob, uncitedBlob, submittedCase, draft, caseToWithdraw, caseInCorrection, completedCase, caseToAccept,
-                appointment, ticket, license,
+                appointment, ticket, license, paidOrder, unpaidOrder,
             ]
         }
 
@@ -206,11 +210,13 @@ enum AuthorizationMatrix {
             }
             let wallet = try await client.get("/v1/wallet/licenses", token: a.accessToken).json(LicenseList.self)
             let license = try #require(wallet.items.first { $0.caseId == idCardCase }?.id)
+            let paid = try await client.paidPassportOrder(a.accessToken)
+            let unpaid = try await client.passportOrder(a.accessToken)
             return Fixtures(
                 tokens: tokens, accountA: a.account.id, device: device, citedBlob: cited, uncitedBlob: uncited, submittedCase: submitted,
                 draft: draft, caseToWithdraw: toWithdraw, caseInCorrection: inCorrection, completedCase: completed, caseToAccept: toAccept,
                 appointment: try booked.json(Components.Schemas.Appointment.self).id, ticket: try taken.json(Components.Schemas.QueueTicket.self).id,
-                day: day, license: license)
+                day: day, license: license, paidOrder: paid.id, paymentCode: paid.paymentCode, unpaidOrder: unpaid.id)
         }
     }
 

@@ -78,6 +78,7 @@ func testConfig(_ location: DatabaseLocation) -> AppConfig {
     config.logLevel = .critical
     // Demo accounts (clerks, an admin, kiosks) with the cheapest bcrypt cost keep tests fast.
     config.dev = true
+    config.paymentSandbox = true
     config.bcryptCost = 4
     return config
 }

@@ -40,13 +40,7 @@ extension APIImplementation {
     }
 
     func listFeeItems(_ input: Operations.ListFeeItems.Input) async throws -> Operations.ListFeeItems.Output {
-        let items = try await catalog.feeItems().map {
-            Components.Schemas.FeeItem(
-                code: $0.code, name: $0.name, category: $0.category, departmentId: $0.departmentId,
-                standardAmountFen: $0.standardAmountFen, note: $0.note
-            )
-        }
-        return .ok(.init(body: .json(.init(items: items))))
+        return .ok(.init(body: .json(.init(items: try await catalog.feeItems()))))
     }
 
     func searchFAQ(_ input: Operations.SearchFAQ.Input) async throws -> Operations.SearchFAQ.Output {

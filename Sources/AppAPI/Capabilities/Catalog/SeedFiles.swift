@@ -96,7 +96,7 @@ extension CatalogContent {
         for item in feeItems where !departmentIDs.contains(item.departmentId) {
             problems.append("fee item \(item.code): unknown department \(item.departmentId)")
         }
-        for item in feeItems where (item.standardAmountFen ?? 0) < 0 { problems.append("fee item \(item.code): negative amount") }
+        for item in feeItems { problems += item.validationProblems.map { "fee item \(item.code): \($0)" } }
         duplicates(licenseTypes.map(\.vct), "license vct")
         for department in departments {
             if let code = department.creditCode, (try? CreditCode(code)) == nil {

@@ -32,6 +32,8 @@ struct RequestScope: Sendable {
     var clientAddress: String?
     /// The network limits count the client under: its IPv4 address or its IPv6 /64.
     var clientNetwork: String?
+    /// The request's `Content-Type` (routes that take any body, such as payment notifications, decode by it).
+    var contentType: String?
 
     @TaskLocal static var current: RequestScope?
 }
@@ -53,7 +55,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
         let client = trustedProxies.clientAddress(peer: peer, forwardedFor: request.headers[values: .xForwardedFor])
         let scope = RequestScope(
             requestID: requestID, path: request.uri.path, logger: context.logger, bearerToken: Self.bearerToken(request.headers[.authorization]),
-            clientAddress: client?.description, clientNetwork: client?.throttlingNetwork
+            clientAddress: client?.description, clientNetwork: client?.throttlingNetwork, contentType: request.headers[.contentType]
         )
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)

@@ -36,6 +36,10 @@ struct AppConfig: Sendable {
     var publicURL = "https://onetrip.hangzhou.gov.cn"
     /// SD-JWT copies issued per license (`APPAPI_LICENSE_COPIES`, 1–16).
     var licenseCopies = 4
+    /// The simulated payment channels (alipay, wechat, unionpay) and the sample penalty decisions: dev mode and tests only.
+    var paymentSandbox = false
+    /// Divides the sandbox channels' resend delays (Alipay's schedule spans 25 hours).
+    var sandboxTimeScale: Double = 1
 }
 
 /// The command-line options shared by `appapi serve` and the maintenance subcommands.
@@ -87,6 +91,8 @@ struct ServerOptions: ParsableArguments {
             config.logLevel = level
         }
         config.dev = dev || ["1", "true", "yes"].contains(env("APPAPI_DEV")?.lowercased() ?? "")
+        config.paymentSandbox = config.dev
+        if let scale = env("APPAPI_SANDBOX_TIME_SCALE").flatMap(Double.init), scale >= 1, scale <= 100_000 { config.sandboxTimeScale = scale }
         if let seeds = seedsDir { config.seedsDirectory = URL(fileURLWithPath: seeds) }
         config.seedOnStart = !(noSeed || env("APPAPI_NO_SEED") == "1")
         if let rawCost = env("APPAPI_BCRYPT_COST") {

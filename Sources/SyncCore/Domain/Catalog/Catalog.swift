@@ -102,6 +102,8 @@ public struct Matter: Codable, Hashable, Sendable, Identifiable {
     public var resultLicenseType: String?
     /// License types of the applicant's that an approval replaces with its result (a renewed ID card voids the old).
     public var supersedesLicenseTypes: [String]?
+    /// Who pays this matter's fees when not the applicant (`mortgagee` for 抵押权登记: the bank).
+    public var feePayer: String?
     /// License types of the applicant's that an approval revokes (a deregistration voids the business license).
     public var revokesLicenseTypes: [String]?
     public var description: String?
@@ -197,14 +199,99 @@ public enum FeeCategory: String, Codable, Hashable, Sendable, CaseIterable {
 
 /// A non-tax fee item payable by phone. Amounts are integer fen.
 public struct FeeItem: Codable, Hashable, Sendable, Identifiable {
+    /// How an item's amount is found.
+    public enum Pricing: String, Codable, Hashable, Sendable {
+        /// `standardAmountFen` × quantity.
+        case fixed
+        /// One entry of `prices` (考试费 by subject, 保教费 by grade).
+        case table
+        /// From a decision, contract or assessment (fines, 配套费, 残保金, rents): a clerk or a decision states it,
+        /// never the payer; bounded by `maxAmountFen`.
+        case assessed
+    }
+
+    /// One entry of a price table.
+    public struct Price: Codable, Hashable, Sendable {
+        public var code: String
+        public var label: String
+        public var amountFen: Int
+
+        public init(code: String, label: String, amountFen: Int) {
+            self.code = code
+            self.label = label
+            self.amountFen = amountFen
+        }
+    }
+
     public var code: String
     public var name: String
     public var category: FeeCategory
     public var departmentId: String
     public var standardAmountFen: Int?
     public var note: String?
+    /// The pricing unit (件, 本, 科目, 学期…).
+    public var unit: String?
+    /// `fixed` when absent and `standardAmountFen` is set, else `assessed`.
+    public var pricing: Pricing?
+    public var prices: [Price]?
+    /// The most an assessed amount may be.
+    public var maxAmountFen: Int?
+    /// How many units a case's order bills when nobody says otherwise (0 for FEE-RE-CERT: only extra certificates).
+    public var defaultQuantity: Int?
+    /// Who pays: `applicant`, `party` (of a penalty decision), `mortgagee`…
+    public var payer: String?
+    /// The revenue type finance reconciles by: `administrative_fee`, `fine`, `government_fund`, `state_resource`.
+    public var revenueType: String?
+    /// 收费依据.
+    public var legalBasis: String?
+    public var exemptions: [String]?
+    /// 执收单位编码 and 非税项目编码.
+    public var collectingUnitCode: String?
+    public var nonTaxItemCode: String?
 
     public var id: String { code }
+
+    /// How the amount is found, with the default spelled out.
+    public var effectivePricing: Pricing { pricing ?? (standardAmountFen != nil ? .fixed : .assessed) }
+
+    /// The most any amount of the catalog may be (¥100 million), so prices times quantities stay far from overflow.
+    public static let maxAmountFen = 10_000_000_000
+
+    /// What is inconsistent in this item's pricing (empty when it can be billed).
+    public var validationProblems: [String] {
+        var problems: [String] = []
+        let amounts = 0...Self.maxAmountFen
+        switch effectivePricing {
+        case .fixed:
+            if let standard = standardAmountFen {
+                if !amounts.contains(standard) { problems.append("standardAmountFen out of range") }
+            } else {
+                problems.append("fixed pricing needs standardAmountFen")
+            }
+        case .table:
+            let prices = prices ?? []
+            if prices.isEmpty { problems.append("table pricing needs prices") }
+            if standardAmountFen != nil { problems.append("table pricing has no standardAmountFen") }
+            if Set(prices.map(\.code)).count != prices.count { problems.append("duplicate price codes") }
+            for price in prices {
+                if !(1...32).contains(price.code.utf8.count)
+                    || !price.code.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D })
+                {
+                    problems.append("price code \(price.code) is not [A-Z0-9-]{1,32}")
+                }
+                if !(1...Self.maxAmountFen).contains(price.amountFen) { problems.append("price \(price.code) out of range") }
+            }
+        case .assessed:
+            if let max = maxAmountFen {
+                if !(1...Self.maxAmountFen).contains(max) { problems.append("maxAmountFen out of range") }
+            } else {
+                problems.append("assessed pricing needs maxAmountFen")
+            }
+            if standardAmountFen != nil { problems.append("assessed pricing has no standardAmountFen") }
+        }
+        if let quantity = defaultQuantity, !(0...99).contains(quantity) { problems.append("defaultQuantity must be 0–99") }
+        return problems
+    }
 
     public init(code: String, name: String, category: FeeCategory, departmentId: String, standardAmountFen: Int? = nil, note: String? = nil) {
         self.code = code

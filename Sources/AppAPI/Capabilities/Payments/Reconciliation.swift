@@ -1,0 +1,103 @@
+import Foundation
+import SQLKit
+import SyncCore
+
+/// Compares each channel's daily bill with the ledger: every payment by trade number and every refund by refund
+/// number, matched, missing on either side, or with different amounts; totals per fee category from the ledger.
+struct Reconciliation: Sendable {
+    let database: any Database
+    let sandbox: [PaymentChannel: SandboxChannel]
+
+    struct Entry: Sendable, Equatable {
+        enum Status: String, Sendable {
+            case matched
+            case missingInLedger = "missing_in_ledger"
+            case missingInBill = "missing_in_bill"
+            case mismatched
+        }
+        var channel: PaymentChannel
+        var kind: ChannelBillLine.Kind
+        var tradeNo: String
+        var refundNo: String?
+        var billFen: Int?
+        var ledgerFen: Int?
+        var status: Status
+    }
+
+    struct Report: Sendable {
+        var date: String
+        var entries: [Entry]
+        var totals: [(category: FeeCategory, paidFen: Int, refundedFen: Int)]
+        func count(_ status: Entry.Status) -> Int { entries.filter { $0.status == status }.count }
+    }
+
+    func report(day: String) async throws -> Report {
+        var entries: [Entry] = []
+        for channel in PaymentChannel.allCases {
+            // The bill as the channel serves it (text in its own format), read back as a merchant would.
+            guard let channelAPI = sandbox[channel] else { continue }
+            let text = try await database.read { db in try await channelAPI.bill(day: day, on: db) }
+            let bill = try SandboxChannel.decodeBill(text, channel: channel)
+            let ledger = try await ledgerLines(channel: channel, day: day)
+            entries += Self.compare(bill: bill, ledger: ledger, channel: channel)
+        }
+        let rows = try await database.read { db in
+            try await db.raw(
+                """
+                SELECT category, kind, CAST(SUM(amount_fen) AS BIGINT) AS total FROM payment_ledger WHERE day = \(bind: day) GROUP BY category, kind
+                """
+            ).all()
+        }
+        var totals: [FeeCategory: (paid: Int, refunded: Int)] = [:]
+        for row in rows {
+            guard let category = FeeCategory(rawValue: try row.decode(column: "category", as: String.self)) else { continue }
+            let total = try row.decode(column: "total", as: Int.self)
+            let kind = try row.decode(column: "kind", as: String.self)
+            var value = totals[category] ?? (0, 0)
+            if kind.hasSuffix("payment") { value.paid += total } else { value.refunded += -total }
+            totals[category] = value
+        }
+        return Report(
+            date: day, entries: entries,
+            totals: FeeCategory.allCases.compactMap { category in totals[category].map { (category, $0.paid, $0.refunded) } })
+    }
+
+    static func compare(bill: [ChannelBillLine], ledger: [ChannelBillLine], channel: PaymentChannel) -> [Entry] {
+        func key(_ line: ChannelBillLine) -> String { line.kind == .payment ? "pay:\(line.tradeNo)" : "refund:\(line.refundNo ?? "")" }
+        let booked = Dictionary(ledger.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
+        var entries: [Entry] = []
+        var seen = Set<String>()
+        for line in bill {
+            let k = key(line)
+            seen.insert(k)
+            let mine = booked[k]
+            let status: Entry.Status = mine == nil ? .missingInLedger : (mine!.amountFen == line.amountFen ? .matched : .mismatched)
+            entries.append(
+                .init(
+                    channel: channel, kind: line.kind, tradeNo: line.tradeNo, refundNo: line.refundNo, billFen: line.amountFen,
+                    ledgerFen: mine?.amountFen, status: status))
+        }
+        for line in ledger where !seen.contains(key(line)) {
+            entries.append(
+                .init(
+                    channel: channel, kind: line.kind, tradeNo: line.tradeNo, refundNo: line.refundNo, billFen: nil, ledgerFen: line.amountFen,
+                    status: .missingInBill))
+        }
+        return entries
+    }
+
+    private func ledgerLines(channel: PaymentChannel, day: String) async throws -> [ChannelBillLine] {
+        try await database.read { db in
+            try await db.select().columns("kind", "trade_no", "refund_no", "amount_fen", "at").from("payment_ledger")
+                .where("channel", .equal, channel.rawValue).where("day", .equal, day).all().map { row in
+                    let kind = try row.decode(column: "kind", as: String.self)
+                    return ChannelBillLine(
+                        kind: kind.hasSuffix("payment") ? .payment : .refund, tradeNo: try row.decode(column: "trade_no", as: String.self),
+                        channelTradeID: "",
+                        refundNo: try row.decode(column: "refund_no", as: String?.self),
+                        amountFen: abs(try row.decode(column: "amount_fen", as: Int.self)),
+                        at: SandboxChannel.date(try row.decode(column: "at", as: Int64.self)))
+                }
+        }
+    }
+}
