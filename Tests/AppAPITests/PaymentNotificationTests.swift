@@ -27,6 +27,11 @@ import _CryptoExtras
             // Orders and receipts reach the phone through sync.
             let pulled = try await client.pullAll(citizen, clientID: "payment-phone-01")
             #expect(pulled.changes.filter { $0._type.rawValue == EntityType.paymentOrder.rawValue }.count == 3)
+            // The reform's figures count them, by channel.
+            let stats = try await client.get("/v1/stats").json(Components.Schemas.Stats.self)
+            let payments = try #require(stats.payments)
+            #expect(payments.paidOrders == 3 && payments.paidFen == 3 * PaymentFixture.passportFen && payments.mobileShare == 1)
+            #expect(payments.byChannel.map(\.channel) == [.alipay, .unionpay, .wechat] && payments.byChannel.allSatisfy { $0.orders == 1 })
             try await expectLedgerBalanced(database)
         }
     }
@@ -238,6 +243,60 @@ import _CryptoExtras
             #expect(reviewed.state == .refunded && reviewed.reviewReason == "late_success_refunded" && reviewed.refundedFen == late.totalFen)
             #expect(try await client.post("/v1/payment-orders/\(late.id)/pay", json: ["channel": "alipay"], token: citizen).status == .conflict)
             try await expectLedgerBalanced(database)
+        }
+    }
+}
+
+/// The sandbox channels resend what is not acknowledged on their own schedules, and stop at the answer they expect.
+@Suite struct PaymentResendTests {
+    @Test(
+        "Alipay resends an unacknowledged notification 8 times over about 25 hours with the same notify_id, then gives up",
+        arguments: TestEngine.enabled)
+    func alipaySchedule(engine: TestEngine) async throws {
+        let clock = ManualClock()
+        try await withTestApp(engine, configure: { $0.runtime = .manual(clock) }) { client, database in
+            let citizen = try await client.loginCitizen().accessToken
+            let order = try await client.passportOrder(citizen)
+            let trade = try await client.startTrade(citizen, order.id, .alipay)
+            // The platform cannot verify Alipay's notifications while its key is missing: every delivery is refused.
+            _ = try await sandboxChannel(.alipay, database).keys.channelKey(.alipay, on: database)
+            let stored = try await database.read { db in
+                try #require(
+                    try await db.select().columns("key_id", "public_pem", "created_at").from("payment_channel_keys").where(
+                        "channel", .equal, "alipay"
+                    ).first())
+            }
+            try await database.transaction { db in try await db.delete(from: "payment_channel_keys").where("channel", .equal, "alipay").run() }
+            _ = try await client.confirmTrade(citizen, .alipay, trade)
+            let start = clock.now
+            var attempts: [Int] = []
+            for _ in 0..<60 {
+                clock.advance(by: .seconds(1800))
+                _ = try await client.post("/sandbox/deliveries", json: [:] as [String: String], token: try await client.loginCitizen().accessToken)
+                let row = try await database.read { db in
+                    try #require(try await db.select().columns("attempts", "state").from("sandbox_deliveries").first())
+                }
+                let count = try row.decode(column: "attempts", as: Int.self)
+                if attempts.last != count { attempts.append(count) }
+            }
+            let final = try await database.read { db in
+                try #require(try await db.select().columns("attempts", "state", "event_id").from("sandbox_deliveries").first())
+            }
+            // The first attempt went out on confirmation; each later one after its wait.
+            #expect(try final.decode(column: "attempts", as: Int.self) == 8 && attempts == Array(2...8), "\(attempts)")
+            #expect(try final.decode(column: "state", as: String.self) == "gave_up")
+            #expect(clock.now - start >= 24 * 3600 * 1000)
+            // Its key back, the platform finds the payment by querying (the notification itself is over).
+            try await database.transaction { db in
+                try await db.insert(into: "payment_channel_keys").columns("channel", "key_id", "public_pem", "api_key", "created_at")
+                    .values(
+                        SQLBind("alipay"), SQLBind(try stored.decode(column: "key_id", as: String.self)),
+                        SQLBind(try stored.decode(column: "public_pem", as: String.self)), SQLBind(String?.none),
+                        SQLBind(try stored.decode(column: "created_at", as: Int64.self))
+                    ).run()
+            }
+            let token = try await client.loginCitizen().accessToken
+            #expect(try await client.order(token, order.id).state == .paid)
         }
     }
 }

@@ -8,7 +8,9 @@ import Synchronization
 /// handled without any visit (全程网办), broken promises and satisfaction.
 extension APIImplementation {
     func getStats(_ input: Operations.GetStats.Input) async throws -> Operations.GetStats.Output {
-        .ok(.init(body: .json(try await caseStatistics.current())))
+        var stats = try await caseStatistics.current()
+        stats.payments = try await payments.statistics()
+        return .ok(.init(body: .json(stats)))
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OneTripAPI
 import SQLKit
 import SyncCore
 
@@ -247,6 +248,33 @@ struct Payments: Sendable {
             let records = try await ledger.closeExpired(orderID, on: db)
             if !records.isEmpty { try await ChangeLog.append(records, on: db, now: runtime.now()) }
         }
+    }
+
+    /// Paid orders by channel, for `/v1/stats`.
+    func statistics() async throws -> Components.Schemas.PaymentStats {
+        let paid = [PaymentOrderState.paid, .refunding, .partiallyRefunded, .refunded].map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let rows = try await database.read { db in
+            try await db.raw(
+                """
+                SELECT channel, COUNT(*) AS orders, CAST(SUM(total_fen) AS BIGINT) AS fen, CAST(SUM(refunded_fen) AS BIGINT) AS refunded
+                FROM payment_orders WHERE state IN (\(unsafeRaw: paid)) GROUP BY channel
+                """
+            ).all()
+        }
+        var byChannel: [Components.Schemas.PaymentStats.ByChannelPayloadPayload] = []
+        var refunded = 0
+        for row in rows {
+            guard let channel = PaymentChannel(rawValue: try row.decode(column: "channel", as: String?.self) ?? "") else { continue }
+            byChannel.append(
+                .init(channel: channel, orders: try row.decode(column: "orders", as: Int.self), fen: try row.decode(column: "fen", as: Int.self)))
+            refunded += try row.decode(column: "refunded", as: Int.self)
+        }
+        byChannel.sort { $0.channel.rawValue < $1.channel.rawValue }
+        let orders = byChannel.reduce(0) { $0 + $1.orders }
+        let mobile = byChannel.filter { PaymentChannel.allCases.contains($0.channel) }.reduce(0) { $0 + $1.orders }
+        return .init(
+            paidOrders: orders, paidFen: byChannel.reduce(0) { $0 + $1.fen }, refundedFen: refunded,
+            mobileShare: orders == 0 ? 1 : Double(mobile) / Double(orders), byChannel: byChannel)
     }
 
     var jobs: [PeriodicJob] {
