@@ -14,9 +14,7 @@ struct Payments: Sendable {
     /// The sandbox channels, when this server runs them.
     let sandbox: [PaymentChannel: SandboxChannel]
     let runtime: Runtime
-    /// One delivery round at a time in this process: a caller asking for deliveries waits for the job's round in
-    /// flight, so what it asked for has been answered when it returns.
-    private let deliveries = AsyncMutex()
+    let deliveries: SandboxDeliveries
 
     init(database: any Database, effects: PaymentEffects, sandbox: SandboxMerchants?, timeScale: Double = 1, runtime: Runtime) {
         self.database = database
@@ -32,6 +30,7 @@ struct Payments: Sendable {
         self.sandbox = channels
         ledger = PaymentLedger(orders: orders, channels: PaymentChannels(all: channels), effects: effects, runtime: runtime)
         notifications = PaymentNotifications(database: database, ledger: ledger, runtime: runtime)
+        deliveries = SandboxDeliveries(database: database, channels: channels, receiver: notifications, runtime: runtime)
     }
 
     var caseObservers: [any CaseObserver] { [CaseFeeOrders(orders: orders, runtime: runtime)] }
@@ -143,65 +142,8 @@ struct Payments: Sendable {
 
     // MARK: Jobs
 
-    /// Delivers the sandbox channels' due notifications to `receive`, resending on each channel's schedule; what a
-    /// delivery sets off (a refund's own notification) goes out in the same call, up to a few rounds.
-    func deliverDue(limit: Int = 200) async throws -> Int {
-        try await deliveries.withLock {
-            var acknowledged = 0
-            for _ in 0..<4 {
-                let round = try await deliverRound(limit: limit)
-                acknowledged += round.acknowledged
-                if round.attempted == 0 { break }
-            }
-            return acknowledged
-        }
-    }
-
-    private func deliverRound(limit: Int) async throws -> (attempted: Int, acknowledged: Int) {
-        guard !sandbox.isEmpty else { return (0, 0) }
-        let now = runtime.nowMillis
-        let due = try await database.read { db in
-            try await db.select().columns("id", "channel", "notice", "attempts", "next_at").from("sandbox_deliveries")
-                .where("state", .equal, "pending").where("next_at", .lessThanOrEqual, now).orderBy("next_at").limit(limit).all()
-        }
-        var delivered = 0
-        var attempted = 0
-        for row in due {
-            let id = try row.decode(column: "id", as: String.self)
-            let attempts = try row.decode(column: "attempts", as: Int.self)
-            guard let channel = PaymentChannel(rawValue: try row.decode(column: "channel", as: String.self)), let sandbox = sandbox[channel],
-                let pending = try? JSONDecoder().decode(
-                    SandboxChannel.Pending.self, from: Data(try row.decode(column: "notice", as: String.self).utf8)),
-                let notice = pending.notice
-            else { continue }
-            // Claim the attempt (another instance may be delivering the same row).
-            let schedule = sandbox.schedule
-            let nextAt: Int64? = attempts < schedule.count ? now + Int64(Double(schedule[attempts]) * 1000 / max(sandbox.timeScale, 0.000_001)) : nil
-            let claimed = try await database.transaction { db in
-                try await db.raw(
-                    """
-                    UPDATE sandbox_deliveries SET attempts = \(bind: attempts + 1), next_at = \(bind: nextAt ?? now),
-                        state = \(bind: nextAt == nil ? "gave_up" : "pending")
-                    WHERE id = \(bind: id) AND attempts = \(bind: attempts) RETURNING id
-                    """
-                ).first() != nil
-            }
-            guard claimed else { continue }
-            attempted += 1
-            let message = try await sandbox.message(for: notice, on: database)
-            let answer: PaymentNotifications.Answer
-            do { answer = try await notifications.receive(channel, message) } catch let error as AppError {
-                answer = .init(status: Int(error.status.code), body: error.code.rawValue)
-            }
-            if sandbox.acknowledges(status: answer.status, body: answer.body) {
-                try await database.transaction { db in
-                    try await db.update("sandbox_deliveries").set("state", to: "acked").where("id", .equal, id).run()
-                }
-                delivered += 1
-            }
-        }
-        return (attempted, delivered)
-    }
+    /// Delivers the sandbox channels' due notifications now (see `SandboxDeliveries`).
+    func deliverDue() async throws -> Int { try await deliveries.deliverDue() }
 
     /// Closes orders past their expiry (closing their trades at the channel first) and asks the channels about
     /// trades left paying for more than a minute (lost notifications).

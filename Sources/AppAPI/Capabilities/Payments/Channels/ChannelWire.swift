@@ -3,9 +3,9 @@ import Foundation
 import _CryptoExtras
 
 /// What a channel says happened to one trade or one refund, decoded from its wire format.
-struct ChannelNotice: Equatable, Sendable {
+struct ChannelNotice: Codable, Equatable, Sendable {
     /// The three outcomes the platform acts on.
-    enum Kind: String, Sendable { case paid, refunded, closed }
+    enum Kind: String, Codable, Sendable { case paid, refunded, closed }
     var kind: Kind
     /// The channel's own id of this event, constant across resends (Alipay `notify_id`, WeChat's notification `id`,
     /// UnionPay `queryId`, with the transaction type appended for refunds and cancels).

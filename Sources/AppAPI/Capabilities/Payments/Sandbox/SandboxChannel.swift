@@ -218,41 +218,8 @@ struct SandboxChannel: PaymentChannelAPI {
 
     // MARK: Notifications
 
-    /// A notification the channel owes, stored until acknowledged.
-    struct Pending: Codable, Sendable {
-        var kind: String
-        var eventID: String
-        var tradeNo: String
-        var channelTradeID: String
-        var appID: String
-        var merchantID: String
-        var amountFen: Int
-        var refundNo: String?
-        var at: Int64
-
-        init(_ notice: ChannelNotice) {
-            kind = notice.kind.rawValue
-            eventID = notice.eventID
-            tradeNo = notice.tradeNo
-            channelTradeID = notice.channelTradeID
-            appID = notice.appID
-            merchantID = notice.merchantID
-            amountFen = notice.amountFen
-            refundNo = notice.refundNo
-            at = notice.at.millis
-        }
-
-        var notice: ChannelNotice? {
-            ChannelNotice.Kind(rawValue: kind).map {
-                ChannelNotice(
-                    kind: $0, eventID: eventID, tradeNo: tradeNo, channelTradeID: channelTradeID, appID: appID, merchantID: merchantID,
-                    amountFen: amountFen, refundNo: refundNo, at: SandboxChannel.date(at))
-            }
-        }
-    }
-
     private func enqueue(_ notice: ChannelNotice, delivery: SandboxDelivery, on db: any SQLDatabase) async throws {
-        let json = String(decoding: try JSONEncoder().encode(Pending(notice)), as: UTF8.self)
+        let json = String(decoding: try JSONEncoder().encode(notice), as: UTF8.self)
         let now = runtime.nowMillis
         let first = now + Int64(max(0, min(delivery.delaySeconds, 86_400))) * 1000
         for copy in 0...max(0, min(delivery.duplicates, 100)) {
