@@ -79,6 +79,8 @@ func testConfig(_ location: DatabaseLocation) -> AppConfig {
     // Demo accounts (clerks, an admin, kiosks) with the cheapest bcrypt cost keep tests fast.
     config.dev = true
     config.paymentSandbox = true
+    // Deliveries go out when a test asks (each confirmation, `POST /sandbox/deliveries`), not on a timer of their own.
+    config.sandboxDeliveryInterval = nil
     config.bcryptCost = 4
     return config
 }

@@ -16,7 +16,15 @@ struct Payments: Sendable {
     let runtime: Runtime
     let deliveries: SandboxDeliveries
 
-    init(database: any Database, effects: PaymentEffects, sandbox: SandboxMerchants?, timeScale: Double = 1, runtime: Runtime) {
+    /// How often the sandbox channels send what they owe; `nil`: only when asked (`POST /sandbox/deliveries`, and each
+    /// confirmation), as the tests do.
+    let deliveryInterval: Duration?
+
+    init(
+        database: any Database, effects: PaymentEffects, sandbox: SandboxMerchants?, timeScale: Double = 1,
+        deliveryInterval: Duration? = .seconds(1), runtime: Runtime
+    ) {
+        self.deliveryInterval = deliveryInterval
         self.database = database
         self.runtime = runtime
         orders = PaymentOrderStore(runtime: runtime)
@@ -230,9 +238,9 @@ struct Payments: Sendable {
                 return purged > 0 ? "forgot \(purged) notification nonces" : nil
             },
         ]
-        if !sandbox.isEmpty {
+        if !sandbox.isEmpty, let deliveryInterval {
             jobs.append(
-                PeriodicJob(name: "sandbox notifications", interval: .seconds(1)) {
+                PeriodicJob(name: "sandbox notifications", interval: deliveryInterval) {
                     let delivered = try await deliverDue()
                     return delivered > 0 ? "delivered \(delivered) sandbox notifications" : nil
                 })

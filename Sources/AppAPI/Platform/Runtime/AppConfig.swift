@@ -40,6 +40,8 @@ struct AppConfig: Sendable {
     var paymentSandbox = false
     /// Divides the sandbox channels' resend delays (Alipay's schedule spans 25 hours).
     var sandboxTimeScale: Double = 1
+    /// How often the sandbox channels deliver on their own; `nil` (tests): only when asked.
+    var sandboxDeliveryInterval: Duration? = .seconds(1)
 }
 
 /// The command-line options shared by `appapi serve` and the maintenance subcommands.

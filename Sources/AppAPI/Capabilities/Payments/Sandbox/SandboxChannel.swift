@@ -317,6 +317,19 @@ final class SandboxKeys: Sendable {
     }
 
     private let cache = Mutex<[PaymentChannel: Key]>([:])
+    /// One generated key pair per channel and process: RSA generation takes long on an unoptimised build and blocks a
+    /// thread while it runs, so a process that opens many databases (the tests) draws each channel's key once.
+    private static let generated = Mutex<[PaymentChannel: _RSA.Signing.PrivateKey]>([:])
+
+    private static func generatedKey(_ channel: PaymentChannel) throws -> _RSA.Signing.PrivateKey {
+        if let key = generated.withLock({ $0[channel] }) { return key }
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        return generated.withLock { keys in
+            if let first = keys[channel] { return first }
+            keys[channel] = key
+            return key
+        }
+    }
 
     func channelKey(_ channel: PaymentChannel, on database: any Database) async throws -> Key {
         if let key = cache.withLock({ $0[channel] }) { return key }
@@ -331,7 +344,7 @@ final class SandboxKeys: Sendable {
         {
             return try key(row)
         }
-        let privateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let privateKey = try generatedKey(channel)
         let keyID = "\(channel.rawValue)-" + String(UInt64.random(in: 0...UInt64.max), radix: 16, uppercase: true)
         let apiKey = channel == .wechat ? Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64EncodedString() : nil
         try await db.raw(
