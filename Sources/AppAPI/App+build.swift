@@ -41,7 +41,7 @@ func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger
         .ensureKeys(for: try await database.read { db in try await ChangeLog.entities(Department.self, in: .public, on: db) }.map(\.id))
     if issuers > 0 { logger.info("issuer keys", metadata: ["keys.created": "\(issuers)"]) }
     if config.paymentSandbox {
-        let decisions = try await paymentsWithoutEffects(database, config: config).loadDecisions(from: config.seedsDirectory)
+        let decisions = try await Payments.loadDecisions(from: config.seedsDirectory, into: database)
         if decisions > 0 { logger.info("penalty decisions (sandbox)", metadata: ["decisions.created": "\(decisions)"]) }
     }
     if config.dev {
@@ -229,9 +229,4 @@ func paymentEffects(wallet: Wallet, cases: CaseStore) -> PaymentEffects {
                 calendar: try await cases.calendar.current(on: db))
             return try await cases.persist(old: locked, new: next, on: db)
         })
-}
-
-/// The payments capability for start-up work (loading decisions), which needs neither wallet nor cases.
-private func paymentsWithoutEffects(_ database: any Database, config: AppConfig) -> Payments {
-    Payments(database: database, effects: .none, sandbox: nil, runtime: config.runtime)
 }

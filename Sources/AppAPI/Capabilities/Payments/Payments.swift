@@ -125,7 +125,7 @@ struct Payments: Sendable {
     // MARK: Seeds
 
     /// Loads the sample penalty decisions (`seeds/fines.json`) once; returns how many were new.
-    func loadDecisions(from seeds: URL) async throws -> Int {
+    static func loadDecisions(from seeds: URL, into database: any Database) async throws -> Int {
         guard let data = try? Data(contentsOf: seeds.appendingPathComponent("fines.json")) else { return 0 }
         let decisions = try JSONDecoder().decode([PenaltyDecision].self, from: data)
         return try await database.transaction { db in
