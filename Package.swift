@@ -31,6 +31,10 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Tests only: spawning `appapi`, `appcli`, curl and Python without Foundation's `Process`, whose Linux
+        // implementation over-reads `/proc/self/fd` entries and crashes a test process that holds many descriptors.
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -86,10 +90,19 @@ let package = Package(
             name: "SyncCoreTests",
             dependencies: ["SyncCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // What both test targets need to run the built programs as child processes.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "AppAPITests",
             dependencies: [
                 "AppAPI",
+                "TestSupport",
                 "SyncCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -98,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AppCLITests",
-            dependencies: ["appcli"]
+            dependencies: ["appcli", "TestSupport"]
         ),
     ]
 )

@@ -90,11 +90,11 @@ import Testing
     func productionSeedMakesOnlyAGeneratedAdmin() async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-seed-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
-        let first = try Self.seed(dataDir.path)
+        let first = try await Self.seed(dataDir.path)
         let line = try #require(first.split(separator: "\n").first { $0.hasPrefix("admin account created") }, "\(first)")
         let password = try #require(line.split(separator: " ").last.map(String.init))
         #expect(password.count == 20 && password != Demo.admin.password)
-        let second = try Self.seed(dataDir.path)
+        let second = try await Self.seed(dataDir.path)
         #expect(second.contains("exists already") && !second.contains(password), "the password is shown once")
 
         let server = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path], environment: ["APPAPI_BCRYPT_COST": "4"])
@@ -111,8 +111,8 @@ import Testing
     }
 
     /// `appapi seed --demo-accounts` on `dataDirectory`, which must succeed; returns what it printed.
-    private static func seed(_ dataDirectory: String) throws -> String {
-        let (status, output) = try ServerProcess.command(["seed", "--demo-accounts", "--data-dir", dataDirectory])
+    private static func seed(_ dataDirectory: String) async throws -> String {
+        let (status, output) = try await ServerProcess.command(["seed", "--demo-accounts", "--data-dir", dataDirectory])
         #expect(status == 0, "\(output)")
         return output
     }

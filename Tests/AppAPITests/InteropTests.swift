@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import OneTripAPI
 import SyncCore
+import TestSupport
 import Testing
 
 @testable import AppAPI
@@ -21,7 +22,7 @@ import Testing
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let verifier = work.appendingPathComponent("verify_libjwt").path
-        let compiled = try run(
+        let compiled = try await run(
             "/usr/bin/env", ["cc", "-O2", repositoryRoot.appendingPathComponent("Tests/interop/verify_libjwt.c").path, "-ljwt", "-o", verifier])
         try #require(compiled.status == 0, "cc failed: \(compiled.stderr)")
 
@@ -47,23 +48,23 @@ import Testing
             parts[1] = base64URL(try JSONSerialization.data(withJSONObject: claims))
             try parts.joined(separator: ".").write(to: files.tampered, atomically: true, encoding: .utf8)
 
-            let libjwt = try run(verifier, [files.token.path, files.pem.path])
+            let libjwt = try await run(verifier, [files.token.path, files.pem.path])
             #expect(libjwt.status == 0, "libjwt refused our token: \(libjwt.stderr)")
             #expect(libjwt.stdout.contains(session.account.id))
-            let joserfc = try run(
+            let joserfc = try await run(
                 Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.token.path, files.jwks.path])
             #expect(joserfc.status == 0, "joserfc refused our token: \(joserfc.stderr)")
             #expect(joserfc.stdout.contains(session.account.id))
 
-            #expect(try run(verifier, [files.tampered.path, files.pem.path]).status != 0, "libjwt accepted a tampered token")
-            let tamperedJoserfc = try run(
+            #expect(try await run(verifier, [files.tampered.path, files.pem.path]).status != 0, "libjwt accepted a tampered token")
+            let tamperedJoserfc = try await run(
                 Self.python, [repositoryRoot.appendingPathComponent("Tests/interop/verify_joserfc.py").path, files.tampered.path, files.jwks.path])
             #expect(tamperedJoserfc.status != 0, "joserfc accepted a tampered token")
         }
     }
 
     @Test(.enabled(if: available || required))
-    func joserfcAndHashlibVerifyOurLicensePresentations() throws {
+    func joserfcAndHashlibVerifyOurLicensePresentations() async throws {
         try #require(Self.available, "interop tools missing: run scripts/setup --with-test-tools (needs .venv)")
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("onetrip-sdjwt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -81,12 +82,12 @@ import Testing
         let jwk = work.appendingPathComponent("issuer.jwk")
         try JSONEncoder().encode(ECPublicJWK(issuerKey.publicKey)).write(to: jwk)
         let script = repositoryRoot.appendingPathComponent("Tests/interop/verify_sdjwt.py").path
-        func verify(_ text: String) throws -> (status: Int32, stdout: String, stderr: String) {
+        func verify(_ text: String) async throws -> (status: Int32, stdout: String, stderr: String) {
             let file = work.appendingPathComponent("presentation-\(UUID().uuidString).txt")
             try Data(text.utf8).write(to: file)
-            return try run(Self.python, [script, file.path, jwk.path, "verifier-01", "n-42"])
+            return try await run(Self.python, [script, file.path, jwk.path, "verifier-01", "n-42"])
         }
-        let accepted = try verify(presentation)
+        let accepted = try await verify(presentation)
         #expect(accepted.status == 0, "the independent verifier refused our presentation: \(accepted.stderr)")
         let disclosed = try JSONSerialization.jsonObject(with: Data(accepted.stdout.utf8)) as? [String: String]
         #expect(disclosed == ["name": "王小明", "address": "杭州市西湖区文三路 1 号"], "exactly the chosen fields")
@@ -94,7 +95,7 @@ import Testing
         let parts = presentation.split(separator: "~", omittingEmptySubsequences: false)
         let forged = try SDJWT.Disclosure(name: "name", value: "李四")
         let tampered = ([parts[0], Substring(forged.encoded)] + parts.dropFirst(2)).joined(separator: "~")
-        let refused = try verify(tampered)
+        let refused = try await verify(tampered)
         #expect(
             refused.status == 1 && refused.stderr.contains("not referenced"), "the independent verifier accepted a tampered disclosure: \(refused)")
     }
@@ -123,10 +124,10 @@ import Testing
             try Data(key.pemRepresentation.utf8).write(to: pem)
             try Data("\(parts[0]).\(parts[1])".utf8).write(to: input)
             try signature.derRepresentation.write(to: der)
-            let openssl = try run("/usr/bin/openssl", ["dgst", "-sha256", "-verify", pem.path, "-signature", der.path, input.path])
+            let openssl = try await run("/usr/bin/openssl", ["dgst", "-sha256", "-verify", pem.path, "-signature", der.path, input.path])
             #expect(openssl.status == 0 && openssl.stdout.contains("Verified OK"), "openssl: \(openssl)")
             try Data("\(parts[0]).\(parts[1])x".utf8).write(to: input)
-            #expect(try run("/usr/bin/openssl", ["dgst", "-sha256", "-verify", pem.path, "-signature", der.path, input.path]).status != 0)
+            #expect(try await run("/usr/bin/openssl", ["dgst", "-sha256", "-verify", pem.path, "-signature", der.path, input.path]).status != 0)
 
             let presentation = try SDJWT.present(
                 license.copies[1], fields: ["name", "birth_date"], audience: "verifier-01", nonce: "n-42",
@@ -135,7 +136,7 @@ import Testing
             try Data(presentation.utf8).write(to: file)
             let jwkFile = work.appendingPathComponent("issuer.jwk")
             try JSONEncoder().encode(ECPublicJWK(key)).write(to: jwkFile)
-            let verified = try run(
+            let verified = try await run(
                 Self.python,
                 [repositoryRoot.appendingPathComponent("Tests/interop/verify_sdjwt.py").path, file.path, jwkFile.path, "verifier-01", "n-42"])
             #expect(verified.status == 0, "\(verified.stderr)")
@@ -145,28 +146,17 @@ import Testing
     }
 
     @Test(.enabled(if: available || required))
-    func pythonsZlibDecodesOurStatusLists() throws {
+    func pythonsZlibDecodesOurStatusLists() async throws {
         try #require(Self.available, "interop tools missing: run scripts/setup --with-test-tools (needs .venv)")
         var list = try StatusList(count: 10_000)
         for index in stride(from: 3, to: 10_000, by: 97) { try list.set(index, to: index % 2 == 0 ? 1 : 2) }
         let decode = "import base64,sys,zlib; s=sys.argv[1]; print(zlib.decompress(base64.urlsafe_b64decode(s+'='*(-len(s)%4))).hex())"
-        let decoded = try run(Self.python, ["-c", decode, list.lst])
+        let decoded = try await run(Self.python, ["-c", decode, list.lst])
         #expect(decoded.status == 0, "\(decoded.stderr)")
         #expect(decoded.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == list.bytes.map { String(format: "%02x", $0) }.joined())
     }
 
-    private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, stdout, stderr)
+    private func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await ChildProcess.run(executable, arguments, timeout: .seconds(60))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AppAPI
@@ -28,7 +29,7 @@ import Testing
     }
 
     @Test func refusesABadConfigurationWithAClearMessage() async throws {
-        let (status, output) = try ServerProcess.command(["serve", "--database-url", "mysql://root:hunter2@db/x"])
+        let (status, output) = try await ServerProcess.command(["serve", "--database-url", "mysql://root:hunter2@db/x"])
         #expect(status != 0)
         #expect(output.contains("unsupported database URL"))
         #expect(!output.contains("hunter2"), "secrets never appear in output")
@@ -43,13 +44,9 @@ import Testing
         let server = try await ServerProcess.start(arguments: ["--data-dir", dataDir.path, "--dev"], environment: ["APPAPI_BCRYPT_COST": "4"])
         let token = try await server.login(Demo.citizen.idNumber, Demo.citizen.password)
         // A client holding the event stream open.
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        curl.arguments = ["curl", "-sN", "-H", "Authorization: Bearer \(token)", server.baseURL.absoluteString + "/v1/sync/events"]
-        let output = Pipe()
-        curl.standardOutput = output
-        try curl.run()
-        defer { if curl.isRunning { curl.terminate() } }
+        let curl = ChildProcess(
+            "/usr/bin/env", ["curl", "-sN", "-H", "Authorization: Bearer \(token)", server.baseURL.absoluteString + "/v1/sync/events"])
+        defer { curl.signal(SIGKILL) }
         try await Task.sleep(for: .milliseconds(500))
         let clock = ContinuousClock()
         let started = clock.now

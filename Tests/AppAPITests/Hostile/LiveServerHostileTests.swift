@@ -1,6 +1,6 @@
 import Foundation
 import SyncCore
-import Synchronization
+import TestSupport
 import Testing
 
 @testable import AppAPI
@@ -67,7 +67,7 @@ import Testing
     @Test("S21: a maintenance command refuses to write the SQLite file a server is running on")
     func maintenanceRefusesARunningServersFile() async throws {
         try await withLiveServer { server in
-            let (status, output) = try ServerProcess.command(["seed", "--data-dir", server.dataDirectory, "--synthetic-matters", "5"])
+            let (status, output) = try await ServerProcess.command(["seed", "--data-dir", server.dataDirectory, "--synthetic-matters", "5"])
             #expect(status != 0)
             #expect(output.contains("server is running"), "\(output)")
             #expect(try await server.process.get("/v1/matters?q=SYN&limit=5").status == 200, "the running server still answers")
@@ -96,36 +96,23 @@ struct LiveServer: Sendable {
 
 /// A `curl -N` holding an event stream open, recording the pokes it reads.
 final class EventStream: Sendable {
-    private final class Highest: Sendable {
-        let value = Mutex(0)
-    }
-
-    private let curl: Process
-    private let seen = Highest()
+    private let curl: ChildProcess
 
     init(_ server: LiveServer, token: String, scopes: String? = nil) throws {
-        curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let query = scopes.map { "?scopes=" + $0 } ?? ""
-        curl.arguments = ["curl", "-sN", "-H", "Authorization: Bearer \(token)", server.process.baseURL.absoluteString + "/v1/sync/events" + query]
-        let pipe = Pipe()
-        curl.standardOutput = pipe
-        let seen = seen
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            for line in text.split(separator: "\n") where line.hasPrefix("data: ") {
-                if let range = line.range(of: #""seq":([0-9]+)"#, options: .regularExpression),
-                    let seq = Int(line[range].dropFirst(6))
-                {
-                    seen.value.withLock { $0 = max($0, seq) }
-                }
-            }
-        }
-        try curl.run()
+        curl = ChildProcess(
+            "/usr/bin/env",
+            ["curl", "-sN", "-H", "Authorization: Bearer \(token)", server.process.baseURL.absoluteString + "/v1/sync/events" + query])
     }
 
     var isRunning: Bool { curl.isRunning }
-    var highestSeq: Int { seen.value.withLock { $0 } }
 
-    func stop() { if curl.isRunning { curl.terminate() } }
+    /// The highest `seq` among the `data:` lines read so far.
+    var highestSeq: Int {
+        curl.stdout.split(separator: "\n").filter { $0.hasPrefix("data: ") }.compactMap { line in
+            line.range(of: #""seq":([0-9]+)"#, options: .regularExpression).flatMap { Int(line[$0].dropFirst(6)) }
+        }.max() ?? 0
+    }
+
+    func stop() { curl.signal(SIGKILL) }
 }

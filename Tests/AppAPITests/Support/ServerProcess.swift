@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -8,9 +9,8 @@ import Testing
 
 /// A real `appapi` process on 127.0.0.1 with an OS-chosen port, for tests where sockets, signals and restarts matter.
 final class ServerProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
     let baseURL: URL
-    private let output: OutputBuffer
 
     /// The built executable next to the test bundle.
     static var executable: URL {
@@ -19,42 +19,30 @@ final class ServerProcess: Sendable {
         return repositoryRoot.appendingPathComponent(".build/debug/appapi")
     }
 
-    private init(process: Process, baseURL: URL, output: OutputBuffer) {
+    private init(process: ChildProcess, baseURL: URL) {
         self.process = process
         self.baseURL = baseURL
-        self.output = output
     }
 
     /// Everything the server logged so far.
-    var log: String { output.text }
+    var log: String { process.output }
 
     static func start(arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> ServerProcess {
-        let process = Process()
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        process.executableURL = executable
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
-        process.currentDirectoryURL = repositoryRoot
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        let output = OutputBuffer()
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { output.append(data) }
-        }
-        try process.run()
+        let process = ChildProcess(
+            executable.path, ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments, environment: environment,
+            workingDirectory: repositoryRoot.path)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let text = output.text
+            let text = process.output
             if let range = text.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
                 let url = String(text[range].dropFirst("listening on ".count))
-                return ServerProcess(process: process, baseURL: URL(string: url)!, output: output)
+                return ServerProcess(process: process, baseURL: URL(string: url)!)
             }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
-        throw ServerProcessError.didNotStart(output.text)
+        await process.stop()
+        throw ServerProcessError.didNotStart(process.output)
     }
 
     /// Starts a server on a fresh data directory, runs `body` and stops the server, also when `body` throws.
@@ -75,20 +63,12 @@ final class ServerProcess: Sendable {
     }
 
     /// Runs another `appapi` command (`seed`, `admin`, …) to its end and returns its exit status and what it printed.
-    static func command(_ arguments: [String], environment: [String: String] = ["APPAPI_BCRYPT_COST": "4"]) throws -> (status: Int32, output: String)
-    {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = repositoryRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+    static func command(_ arguments: [String], environment: [String: String] = ["APPAPI_BCRYPT_COST": "4"]) async throws -> (
+        status: Int32, output: String
+    ) {
+        let child = ChildProcess(executable.path, arguments, environment: environment, workingDirectory: repositoryRoot.path)
+        let status = try await child.wait()
+        return (status, child.output)
     }
 
     /// GET `path` (percent-encoded as needed) and return status and body.
@@ -126,27 +106,16 @@ final class ServerProcess: Sendable {
 
     /// Sends `signal` and waits for the process to exit; returns its exit status.
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async throws -> Int32 {
-        kill(process.processIdentifier, signal)
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        if process.isRunning {
-            process.terminate()
+        process.signal(signal)
+        do {
+            return try await process.wait(timeout: timeout)
+        } catch is ChildProcessError {
             throw ServerProcessError.didNotStop
         }
-        return process.terminationStatus
     }
 }
 
 enum ServerProcessError: Error {
     case didNotStart(String)
     case didNotStop
-}
-
-/// Output collected from a child process, appended from a reader thread.
-final class OutputBuffer: Sendable {
-    private let storage = Mutex("")
-    var text: String { storage.withLock { $0 } }
-    func append(_ data: Data) { storage.withLock { $0 += String(decoding: data, as: UTF8.self) } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import appcli
@@ -24,11 +25,11 @@ func temporaryDirectory(_ label: String) throws -> URL {
 
 /// A real `appapi serve --dev` on a free port with its own data directory (bcrypt cost 4 so registrations are quick).
 final class TestServer: Sendable {
-    let process: Process
+    let process: ChildProcess
     let url: String
     let dataDirectory: URL
 
-    private init(process: Process, url: String, dataDirectory: URL) {
+    private init(process: ChildProcess, url: String, dataDirectory: URL) {
         self.process = process
         self.url = url
         self.dataDirectory = dataDirectory
@@ -36,47 +37,29 @@ final class TestServer: Sendable {
 
     static func start() async throws -> TestServer {
         let data = try temporaryDirectory("server")
-        let process = Process()
-        process.executableURL = builtExecutable("appapi")
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--dev", "--data-dir", data.path, "--log-level", "notice"]
-        process.currentDirectoryURL = repositoryRoot
-        var environment = ProcessInfo.processInfo.environment
-        environment["APPAPI_BCRYPT_COST"] = "4"
-        // The swarm test registers many citizens from 127.0.0.1, as a load test does; the limit itself is tested in AppAPITests.
-        environment["APPAPI_REGISTRATIONS_PER_HOUR"] = "0"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let log = Locked("")
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if !chunk.isEmpty { log.withLock { $0 += String(decoding: chunk, as: UTF8.self) } }
-        }
-        try process.run()
+        let process = ChildProcess(
+            builtExecutable("appapi").path,
+            ["serve", "--host", "127.0.0.1", "--port", "0", "--dev", "--data-dir", data.path, "--log-level", "notice"],
+            // The swarm test registers many citizens from 127.0.0.1, as a load test does; the limit itself is tested in
+            // AppAPITests.
+            environment: ["APPAPI_BCRYPT_COST": "4", "APPAPI_REGISTRATIONS_PER_HOUR": "0"], workingDirectory: repositoryRoot.path)
         let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
-            if let range = log.value.range(of: #"listening on http://[0-9.]+:[0-9]+"#, options: .regularExpression) {
-                return TestServer(process: process, url: String(log.value[range].dropFirst("listening on ".count)), dataDirectory: data)
+            let log = process.output
+            if let range = log.range(of: #"listening on http://[0-9.]+:[0-9]+"#, options: .regularExpression) {
+                return TestServer(process: process, url: String(log[range].dropFirst("listening on ".count)), dataDirectory: data)
             }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
-        throw HarnessError.serverDidNotStart(log.value)
+        await process.stop()
+        throw HarnessError.serverDidNotStart(process.output)
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 5 s: an event stream whose client has gone keeps a graceful
     /// shutdown waiting until the next heartbeat) and waits for it.
     func stop() async {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = ContinuousClock.now + .seconds(5)
-        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        await process.stop(grace: .seconds(5))
         try? FileManager.default.removeItem(at: dataDirectory)
     }
 }
@@ -125,46 +108,15 @@ struct Terminal {
     /// Runs `appcli ARGUMENTS` and waits for it (at most `timeout`).
     @discardableResult
     func run(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(120)) async throws -> CLIResult {
-        let process = Process()
-        process.executableURL = builtExecutable("appcli")
-        process.arguments = arguments
-        process.currentDirectoryURL = repositoryRoot
-        var environment = ProcessInfo.processInfo.environment
-        environment["APPCLI_HOME"] = home.path
-        environment["APPCLI_SERVER"] = server
-        environment.removeValue(forKey: "APPCLI_PASSWORD")
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        let collected = Locked((Data(), Data()))
-        let group = DispatchGroup()
-        for (index, pipe) in [out, err].enumerated() {
-            group.enter()
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                collected.withLock { if index == 0 { $0.0 = data } else { $0.1 = data } }
-                group.leave()
-            }
+        do {
+            let result = try await ChildProcess.run(
+                builtExecutable("appcli").path, arguments,
+                environment: ["APPCLI_HOME": home.path, "APPCLI_SERVER": server, "APPCLI_PASSWORD": nil],
+                workingDirectory: repositoryRoot.path, stdin: stdin, timeout: timeout)
+            return CLIResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
+        } catch is ChildProcessError {
+            throw HarnessError.timedOut(arguments)
         }
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                throw HarnessError.timedOut(arguments)
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        await withCheckedContinuation { continuation in group.notify(queue: .global()) { continuation.resume() } }
-        let (stdout, stderr) = collected.value
-        return CLIResult(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     /// Runs `appcli` and expects exit 0; records the output when it is not.
