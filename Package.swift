@@ -111,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AppCLITests",
-            dependencies: ["appcli", "TestSupport"]
+            dependencies: ["appcli", "SyncCore", "TestSupport"]
         ),
     ]
 )

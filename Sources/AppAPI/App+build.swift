@@ -89,7 +89,8 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
     let payments = Payments(
         database: database, effects: paymentEffects(wallet: wallet, cases: cases),
         sandbox: config.paymentSandbox ? SandboxMerchants.load(from: config.seedsDirectory) : nil,
-        timeScale: config.sandboxTimeScale, deliveryInterval: config.sandboxDeliveryInterval, runtime: runtime)
+        timeScale: config.sandboxTimeScale, deliveryInterval: config.sandboxDeliveryInterval,
+        reconciliationInterval: config.reconciliationInterval, runtime: runtime)
     let caseStatistics = CaseStatistics(database: database, runtime: runtime)
     database.addCommitObserver(caseStatistics)
     let blobs = BlobStore(database: database, runtime: runtime)

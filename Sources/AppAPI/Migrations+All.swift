@@ -15,5 +15,6 @@ enum AppMigrations {
         IdentityTables.attempts,  // 11
         WalletTables.wallet,  // 12
         PaymentTables.payments,  // 13
+        PaymentTables.reconciliations,  // 14
     ]
 }

@@ -27,8 +27,10 @@ enum AppointmentDays {
     }
 
     /// A Monday-to-Friday day at least two days ahead, so none of its slots has begun.
-    static var futureWeekday: String { (2...10).map(fromToday).first { (2...6).contains(weekday($0)) }! }
-    static var futureSunday: String { (2...10).map(fromToday).first { weekday($0) == 1 }! }
+    static var futureWeekday: String { (2...16).map(fromToday).first { (2...6).contains(weekday($0)) && !seeded.isHoliday($0) }! }
+    static var futureSunday: String { (2...16).map(fromToday).first { weekday($0) == 1 && !seeded.isAdjustedWorkday($0) }! }
+    /// The seeds' holiday calendar, which the server lays slots out by.
+    static let seeded = try! WorkingCalendar(seedJSON: Array(Data(contentsOf: repositoryRoot.appendingPathComponent("seeds/holidays.json"))))
 }
 
 /// The demo applicants (citizens and enterprises), each a different account.
@@ -96,6 +98,41 @@ extension TestClientProtocol {
                 #expect(try response.problem().errors?.first?.pointer == "day")
             }
             #expect(try await client.get("/v1/service-centers/sc-city/slots").status == .badRequest)
+        }
+    }
+
+    @Test(
+        "The holiday calendar: 国庆 closes every window, a 调休 Saturday keeps weekday hours, weekends serve the weekend services",
+        arguments: TestEngine.enabled)
+    func holidaysAndWorkedWeekends(engine: TestEngine) async throws {
+        // 2026-09-25, 08:00 in Hangzhou: 国庆 (10-01…10-07) and the worked Saturday 10-10 are within the booking window.
+        let clock = ManualClock(Int(WorkingCalendar.startOfDayMillis("2026-09-25")!) + 8 * 3_600_000)
+        try await withTestApp(engine, runtime: .manual(clock)) { client in
+            let citizen = try await client.loginCitizen()
+            #expect(try await client.slots("sc-city", "2026-10-01").json(SlotList.self).items.isEmpty, "closed on 国庆")
+            let holiday = try await client.book(citizen.accessToken, "sc-city|2026-10-01|08:30", extra: ["matterCode": "330100-RE-0004"])
+            let holidayCode = try holiday.problem().code
+            #expect(holiday.status == .unprocessableContent && holidayCode == "invalid_args", "\(holiday.text)")
+            // The town centre opens Monday to Friday only, and on the worked Saturday with weekday hours.
+            let worked = try await client.slots(Self.town, "2026-10-10").json(SlotList.self).items
+            #expect(worked.first?.start == "08:30" && worked.count == 8, "\(worked.map(\.start))")
+            let booked = try await client.book(citizen.accessToken, "\(Self.town)|2026-10-10|08:30")
+            #expect(booked.status == .created, "\(booked.text)")
+            // An ordinary Saturday at the city centre: 不动产登记 is a weekend service, 户籍证明 is not.
+            #expect(
+                try await client.book(citizen.accessToken, "sc-city|2026-10-17|09:00", extra: ["matterCode": "330100-RE-0004"]).status == .created)
+            let refused = try await client.book(citizen.accessToken, "sc-city|2026-10-17|10:00", extra: ["matterCode": "330100-PSN-0006"])
+            #expect(refused.status == .unprocessableContent && refused.text.contains("weekends"), "\(refused.text)")
+            // Phones hold the same calendar: the `public` scope carries it, with 2027 marked as a projection.
+            let (changes, _, _) = try await client.pullAll(citizen.accessToken, clientID: "phone-cal")
+            let change = changes.first(where: { $0._type == HolidayCalendar.entityType })
+            let published = try #require(change).entity(HolidayCalendar.self)
+            #expect(published.years["2026"]?.status == .official && published.isProjected("2027-02-05"))
+            #expect(published.workingCalendar.isAdjustedWorkday("2026-10-10") && published.workingCalendar.isHoliday("2026-10-01"))
+            let centers = try await client.get("/v1/service-centers").json(Items<Components.Schemas.ServiceCenter>.self).items
+            let city = try #require(centers.first { $0.id == "sc-city" })
+            #expect(city.closedOnStatutoryHolidays == true && city.weekendServices?.contains("hz-realestate-center") == true)
+            #expect(centers.first { $0.id == "sc-chunan" }?.weekendServices == nil, "a centre closed on weekends lists none")
         }
     }
 

@@ -99,4 +99,41 @@ import Testing
             #expect(broken.missingInLedger == 2)
         }
     }
+
+    @Test("The daily job reconciles the previous day once, and /v1/stats shows what it found", arguments: TestEngine.enabled)
+    func dailyReconciliation(engine: TestEngine) async throws {
+        let clock = ManualClock()
+        let configure: @Sendable (inout AppConfig) -> Void = {
+            $0.runtime = .manual(clock)
+            $0.reconciliationInterval = .milliseconds(50)
+        }
+        try await withTestApp(engine, configure: configure) { client, database in
+            let day = WorkingCalendar.day(fromMillis: Int64(clock.now))
+            let citizen = try await client.loginCitizen().accessToken
+            _ = try await client.paidPassportOrder(citizen, channel: .alipay)
+            _ = try await client.paidPassportOrder(citizen, channel: .unionpay)
+            let lost = try await client.passportOrder(citizen)
+            _ = try await client.confirmTrade(citizen, .wechat, try await client.startTrade(citizen, lost.id, .wechat), ["lose": true])
+            // Not before the day is over: the job has reconciled only the day before it.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await client.get("/v1/stats").json(Components.Schemas.Stats.self).payments?.lastReconciliation?.date != day)
+
+            clock.advance(by: .seconds(86_400))
+            var reconciled: Components.Schemas.PaymentStats.LastReconciliationPayload?
+            for _ in 0..<200 where reconciled?.date != day {
+                try await Task.sleep(for: .milliseconds(50))
+                reconciled = try await client.get("/v1/stats").json(Components.Schemas.Stats.self).payments?.lastReconciliation
+            }
+            let record = try #require(reconciled)
+            #expect(record.date == day && record.matched == 2 && record.discrepancies == 1, "\(record)")
+            #expect(record.paidFen == 2 * PaymentFixture.passportFen && record.refundedFen == 0)
+            // Later rounds find the day done and leave it as it was.
+            try await Task.sleep(for: .milliseconds(300))
+            let rows = try await database.read { db in
+                try await db.select().columns("day", "reconciled_at").from("payment_reconciliations").where("day", .equal, day).all()
+            }
+            let reconciledAt = try rows.first?.decode(column: "reconciled_at", as: Int64.self)
+            #expect(rows.count == 1 && reconciledAt == record.reconciledAt)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SyncCore
 import Testing
 
 /// Appointments and queue tickets through the real binaries.
@@ -7,7 +8,11 @@ import Testing
         try await withServer { server in
             let terminal = try Terminal(server: server)
             try await terminal.ok(["login", "--id-number", "330106198503124811", "--password", "Citizen2026wjg"])
-            let slots = try await terminal.ok(["--json", "appointments", "slots", "sc-city"])
+            // A working day ahead (the suite runs on any day, holidays and weekends included).
+            let calendar = try WorkingCalendar(seedJSON: Array(Data(contentsOf: repositoryRoot.appendingPathComponent("seeds/holidays.json"))))
+            let today = WorkingCalendar.day(fromMillis: Int64(Date().timeIntervalSince1970 * 1000))
+            let day = try #require((1...12).compactMap { calendar.addingWorkingDays($0, to: today) }.first)
+            let slots = try await terminal.ok(["--json", "appointments", "slots", "sc-city", "--day", day])
             let slot = try #require(slots.array.first { ($0["available"] as? Int ?? 0) > 0 }?["id"] as? String)
 
             let booked = try await terminal.ok(["--json", "appointments", "book", slot, "--matter", "330100-PSN-0006"])

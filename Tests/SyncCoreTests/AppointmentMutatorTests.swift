@@ -13,7 +13,9 @@ struct SlotWorld {
         for center in centers {
             rows[EntityKey(.serviceCenter, center.id)] = SyncJSON.encode(center)
             for day in days {
-                for slot in AppointmentSchedule.slots(for: center, on: day) { rows[EntityKey(.appointmentSlot, slot.id)] = SyncJSON.encode(slot) }
+                for slot in AppointmentSchedule.slots(for: center, on: day, calendar: .weekendsOnly) {
+                    rows[EntityKey(.appointmentSlot, slot.id)] = SyncJSON.encode(slot)
+                }
             }
         }
     }
@@ -80,26 +82,30 @@ enum AppointmentFixtures {
     typealias F = AppointmentFixtures
 
     @Test func slotsFollowOpeningHoursWholeHoursOnly() {
-        let weekday = AppointmentSchedule.slots(for: F.city, on: F.monday)
+        let weekday = AppointmentSchedule.slots(for: F.city, on: F.monday, calendar: .weekendsOnly)
         #expect(weekday.map(\.start) == ["08:30", "09:30", "10:30", "11:30", "12:30", "13:30", "14:30", "15:30"], "16:30–17:00 is no whole hour")
         #expect(weekday.first?.end == "09:30" && weekday.allSatisfy { $0.capacity == 6 && $0.booked == 0 })
         #expect(weekday.first?.id == "sc-city|2026-06-01|08:30")
         #expect(
-            AppointmentSchedule.slots(for: F.city, on: "2026-06-06").map(\.start) == [
+            AppointmentSchedule.slots(for: F.city, on: "2026-06-06", calendar: .weekendsOnly).map(\.start) == [
                 "09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00",
             ])
-        #expect(AppointmentSchedule.slots(for: F.town, on: F.monday).map(\.start) == ["08:30", "09:30", "10:30"])
-        #expect(AppointmentSchedule.slots(for: F.town, on: F.monday).allSatisfy { $0.capacity == 3 })
-        #expect(AppointmentSchedule.slots(for: F.town, on: F.sunday).isEmpty && !AppointmentSchedule.opens(F.town, on: F.sunday))
-        #expect(AppointmentSchedule.opens(F.city, on: F.sunday))
+        #expect(AppointmentSchedule.slots(for: F.town, on: F.monday, calendar: .weekendsOnly).map(\.start) == ["08:30", "09:30", "10:30"])
+        #expect(AppointmentSchedule.slots(for: F.town, on: F.monday, calendar: .weekendsOnly).allSatisfy { $0.capacity == 3 })
+        #expect(
+            AppointmentSchedule.slots(for: F.town, on: F.sunday, calendar: .weekendsOnly).isEmpty
+                && !AppointmentSchedule.opens(F.town, on: F.sunday, calendar: .weekendsOnly))
+        #expect(AppointmentSchedule.opens(F.city, on: F.sunday, calendar: .weekendsOnly))
     }
 
     @Test func daySetsAndTimesParse() {
         var weekend = F.town
         weekend.hours = [OpeningHours(days: "sat-sun", open: "09:00", close: "10:00")]
-        #expect(AppointmentSchedule.slots(for: weekend, on: F.sunday).count == 1 && AppointmentSchedule.slots(for: weekend, on: F.monday).isEmpty)
+        #expect(
+            AppointmentSchedule.slots(for: weekend, on: F.sunday, calendar: .weekendsOnly).count == 1
+                && AppointmentSchedule.slots(for: weekend, on: F.monday, calendar: .weekendsOnly).isEmpty)
         weekend.hours = [OpeningHours(days: "daily", open: "09:00", close: "11:00")]
-        #expect(AppointmentSchedule.slots(for: weekend, on: F.sunday).count == 2)
+        #expect(AppointmentSchedule.slots(for: weekend, on: F.sunday, calendar: .weekendsOnly).count == 2)
         #expect(
             AppointmentSchedule.minutes("23:59") == 1439 && AppointmentSchedule.minutes("24:00") == nil && AppointmentSchedule.minutes("9:00") == nil)
         #expect(SlotID("sc-city|2026-06-01|08:30")?.centerId == "sc-city")
@@ -269,5 +275,82 @@ enum AppointmentFixtures {
             let rejection = error as! MutationRejection
             return rejection.code.rawValue == "slot_full" && rejection.alternatives == [F.slot("09:30"), F.slot("08:30")]
         }
+    }
+}
+
+/// Opening hours under the holiday calendar: 法定节假日 close the windows, 调休 weekends keep weekday hours, and a
+/// weekend day serves only the centre's weekend services — on the server and offline on a phone alike.
+@Suite struct HolidayScheduleTests {
+    typealias F = AppointmentFixtures
+    /// 2026's 国庆 (10-01 to 10-07, Thursday to Wednesday) and its worked Saturday 10-10.
+    static let calendar = HolidayCalendar(years: [
+        "2026": .init(
+            holidays: (1...7).map { "2026-10-0\($0)" }, workdays: ["2026-09-20", "2026-10-10"], status: .official, source: "国办发明电〔2025〕号")
+    ])
+    static let thursdayHoliday = "2026-10-01"
+    static let workedSaturday = "2026-10-10"
+
+    @Test func holidaysCloseTheWindowsAndWorkedWeekendsKeepWeekdayHours() {
+        let working = Self.calendar.workingCalendar
+        #expect(AppointmentSchedule.slots(for: F.city, on: Self.thursdayHoliday, calendar: working).isEmpty)
+        #expect(!AppointmentSchedule.opens(F.town, on: Self.thursdayHoliday, calendar: working))
+        // Without the calendar the same Thursday looks like any other.
+        #expect(AppointmentSchedule.slots(for: F.city, on: Self.thursdayHoliday, calendar: .weekendsOnly).count == 8)
+        var open = F.city
+        open.closedOnStatutoryHolidays = false
+        #expect(AppointmentSchedule.slots(for: open, on: Self.thursdayHoliday, calendar: working).count == 8, "a centre that stays open")
+        // 调休: the city centre's Saturday 09:00 start gives way to weekday hours; a weekday-only town centre opens.
+        #expect(AppointmentSchedule.slots(for: F.city, on: Self.workedSaturday, calendar: working).first?.start == "08:30")
+        #expect(AppointmentSchedule.slots(for: F.city, on: "2026-10-17", calendar: working).first?.start == "09:00", "an ordinary Saturday")
+        #expect(AppointmentSchedule.slots(for: F.town, on: Self.workedSaturday, calendar: working).map(\.start) == ["08:30", "09:30", "10:30"])
+        #expect(AppointmentSchedule.slots(for: F.town, on: "2026-09-20", calendar: working).count == 3, "a worked Sunday")
+    }
+
+    @Test func aPhoneWithThePublishedCalendarRefusesAHolidayAndBooksAWorkedSaturday() throws {
+        var world = SlotWorld(centers: [F.town], slotsOn: [])
+        world.put(Self.calendar)
+        let phone = F.phone("acc_a", at: CaseFixtures.at("2026-09-25", 8))
+        #expect(throws: MutationRejection.self) {
+            try world.phonePush(AppointmentBook.self, .init(appointmentId: "apt_h", slotId: F.slot("09:30", day: Self.thursdayHoliday)), phone)
+        }
+        try world.phonePush(AppointmentBook.self, .init(appointmentId: "apt_s", slotId: F.slot("09:30", day: Self.workedSaturday)), phone)
+        #expect(world.get(Appointment.self, "apt_s")?.day == Self.workedSaturday)
+    }
+
+    @Test func weekendsServeOnlyTheCentresWeekendServices() throws {
+        var city = F.city
+        city.weekendServices = ["hz-exit-entry"]
+        var world = SlotWorld(centers: [city], slotsOn: [])
+        world.put(Self.calendar)
+        let phone = F.phone("acc_a", at: CaseFixtures.at("2026-10-08", 8))
+        let saturday = "2026-10-17"
+        do {
+            try world.phonePush(
+                AppointmentBook.self,
+                .init(appointmentId: "apt_1", slotId: F.slot("09:00", day: saturday, center: city.id), matterCode: CaseFixtures.transfer.code),
+                phone)
+            Issue.record("a real-estate matter was booked on a Saturday the centre serves exit-entry only")
+        } catch {
+            #expect(error.code == .invalidArgs && error.detail.contains("weekends"))
+        }
+        #expect(throws: MutationRejection.self, "a weekend booking names its matter") {
+            try world.phonePush(AppointmentBook.self, .init(appointmentId: "apt_2", slotId: F.slot("09:00", day: saturday, center: city.id)), phone)
+        }
+        city.weekendServices = [CaseFixtures.transfer.departmentId]
+        world.put(city)
+        try world.phonePush(
+            AppointmentBook.self,
+            .init(appointmentId: "apt_3", slotId: F.slot("09:00", day: saturday, center: city.id), matterCode: CaseFixtures.transfer.code), phone)
+        // A worked Saturday is a working day: any service.
+        try world.phonePush(
+            AppointmentBook.self, .init(appointmentId: "apt_4", slotId: F.slot("08:30", day: Self.workedSaturday, center: city.id)), phone)
+    }
+
+    @Test func theSeedsCalendarSaysWhichYearsAreProjections() throws {
+        #expect(Self.calendar.validationProblems.isEmpty)
+        #expect(!Self.calendar.isProjected("2026-10-01") && Self.calendar.isProjected("2027-01-01"))
+        var broken = Self.calendar
+        broken.years["2027"] = .init(holidays: ["2026-12-31"], workdays: [])
+        #expect(broken.validationProblems.count == 2, "\(broken.validationProblems)")
     }
 }

@@ -33,7 +33,7 @@ extension SyncSchema {
         entities: [
             EntityDescriptor(Department.self), EntityDescriptor(Matter.self, searchText: \.searchText), EntityDescriptor(MatterBundle.self),
             EntityDescriptor(FeeItem.self), EntityDescriptor(ServiceCenter.self), EntityDescriptor(FAQEntry.self, searchText: \.searchText),
-            EntityDescriptor(LicenseType.self),
+            EntityDescriptor(LicenseType.self), EntityDescriptor(HolidayCalendar.self),
             EntityDescriptor(Profile.self), EntityDescriptor(Message.self), EntityDescriptor(Case.self), EntityDescriptor(Appointment.self),
             EntityDescriptor(QueueTicket.self),
             EntityDescriptor(License.self), EntityDescriptor(WalletAccess.self), EntityDescriptor(IssuerPublicKey.self),

@@ -3,9 +3,9 @@ import SyncCore
 
 /// What `appcli track` shows: the case, where its promised deadline stands today, and its visits.
 ///
-/// The countdown counts working days Monday to Friday (`WorkingCalendar.weekendsOnly`): the replica carries no
-/// holiday calendar, so offline it cannot know 法定节假日 or 调休. The deadline date itself is the server's, which
-/// does count holidays; only the "days left" figure can be off around a holiday.
+/// The countdown counts working days in the official holiday calendar the replica holds from the `public` scope
+/// (法定节假日 and 调休, as the server counts the deadline). Before the first sync has brought it — or for a deadline
+/// in a year the calendar holds only as a projection — the figure says so in `calendar`.
 struct CaseTrackView: Encodable {
     /// Where the promised deadline stands.
     struct Countdown: Encodable {
@@ -27,7 +27,7 @@ struct CaseTrackView: Encodable {
     /// Changes to this case are still waiting in the outbox.
     var unsynced: Bool
 
-    init(_ item: Case, today: String, unsynced: Bool) {
+    init(_ item: Case, today: String, unsynced: Bool, holidays: HolidayCalendar? = nil) {
         self.case = item
         self.today = today
         self.unsynced = unsynced
@@ -35,12 +35,18 @@ struct CaseTrackView: Encodable {
         if let deadline = item.deadline, Case.deadlineRunningStates.contains(item.state) || item.state == .suspended,
             WorkingCalendar.isValidDay(deadline)
         {
-            let calendar = WorkingCalendar.weekendsOnly
+            let calendar = holidays?.workingCalendar ?? .weekendsOnly
             // Both are valid days here, so the count exists; 0 keeps the view total all the same.
             let left = calendar.workingDays(from: today, to: deadline) ?? 0
+            let label =
+                switch holidays {
+                case nil: "weekends only (no holiday calendar synced yet)"
+                case let known? where known.isProjected(deadline): "holiday calendar (\(deadline.prefix(4)) projected: no official notice yet)"
+                default: "official holiday calendar"
+                }
             countdown = Countdown(
                 deadline: deadline, workingDaysLeft: left, overdue: item.isOverdue(today: today), paused: item.state == .suspended,
-                calendar: "weekends only (holidays unknown offline)")
+                calendar: label)
         }
     }
 

@@ -63,7 +63,9 @@ struct TrackCommand: AsyncParsableCommand {
             _ = try session.requireAccount()
             let replica = try session.replica
             let found = try findCase(caseID, in: replica)
-            let view = CaseTrackView(found, today: ChinaTime.today, unsynced: try unsyncedCaseIDs(replica).contains(found.id))
+            let view = CaseTrackView(
+                found, today: ChinaTime.today, unsynced: try unsyncedCaseIDs(replica).contains(found.id),
+                holidays: try replica.entity(HolidayCalendar.self, id: HolidayCalendar.id))
             if global.json { return try printJSON(view) }
             print(view.render())
         }

@@ -3,7 +3,8 @@ import SyncCore
 
 /// The end-of-run check that every phone holds exactly what the server holds for its account.
 ///
-/// After the clerks have stopped, each device syncs one last time; then, for its `user:` scope:
+/// After the clerks have stopped, every device syncs twice (all first rounds before any second one); then, for its
+/// `user:` scope:
 /// 1. its outbox must be empty of unconfirmed changes (every queued mutation reached the server and was answered);
 /// 2. a brand-new replica (new client id, same device session) pulls the scope from zero, and the profile, every
 ///    message and every case the device shows must equal what that fresh pull shows, field by field — a re-download
@@ -24,31 +25,51 @@ enum SwarmConvergence {
     }
 
     static func check(_ devices: [SwarmPhone], stats: SwarmStats, concurrency: Int = 16) async -> [DeviceResult] {
-        await withTaskGroup(of: DeviceResult.self) { group in
-            var results: [DeviceResult] = []
+        // Two rounds of final syncs before any comparison: in the first every device pushes what it queued (a device
+        // that was offline may still hold edits of a case its twin device shows); in the second each pulls what the
+        // others pushed after its own first sync. Comparing right after a device's own sync would race its twin's.
+        for device in devices { device.offline.withLock { $0 = false } }
+        var failed = Set<String>()
+        for _ in 0..<2 {
+            failed.formUnion(
+                await forEach(devices, concurrency: concurrency) { device in await finalSync(device, stats: stats) ? nil : device.label })
+        }
+        let unsynced = failed
+        return await forEach(devices, concurrency: concurrency) { device in
+            await check(device, synced: !unsynced.contains(device.label), stats: stats)
+        }.sorted { $0.device < $1.device }
+    }
+
+    /// Runs `body` for every device, at most `concurrency` at once; collects the non-nil answers.
+    private static func forEach<T: Sendable>(_ devices: [SwarmPhone], concurrency: Int, _ body: @escaping @Sendable (SwarmPhone) async -> T?) async
+        -> [T]
+    {
+        await withTaskGroup(of: T?.self) { group in
+            var results: [T] = []
             var next = 0
             func start() {
                 guard next < devices.count else { return }
                 let device = devices[next]
                 next += 1
-                group.addTask { await check(device, stats: stats) }
+                group.addTask { await body(device) }
             }
             for _ in 0..<min(concurrency, devices.count) { start() }
             for await result in group {
-                results.append(result)
+                if let result { results.append(result) }
                 start()
             }
-            return results.sorted { $0.device < $1.device }
+            return results
         }
     }
 
-    private static func check(_ device: SwarmPhone, stats: SwarmStats) async -> DeviceResult {
+    /// One final sync, tried up to three times; whether it succeeded.
+    private static func finalSync(_ device: SwarmPhone, stats: SwarmStats) async -> Bool {
+        for _ in 0..<3 where (try? await device.sync("final sync", stats: stats)) != nil { return true }
+        return false
+    }
+
+    private static func check(_ device: SwarmPhone, synced: Bool, stats: SwarmStats) async -> DeviceResult {
         var result = DeviceResult(device: device.label, accountId: device.accountID, cases: 0, messages: 0, problems: [])
-        device.offline.withLock { $0 = false }
-        var synced = false
-        for _ in 0..<3 where !synced {
-            synced = (try? await device.sync("final sync", stats: stats)) != nil
-        }
         guard synced else {
             result.problems.append("the final sync failed three times")
             return result

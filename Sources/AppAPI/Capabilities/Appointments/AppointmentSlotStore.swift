@@ -79,7 +79,8 @@ enum AppointmentSlotStore {
     static func listing(_ center: ServiceCenter, on day: String, now: Int64, database: any Database) async throws -> [AppointmentSlot] {
         let key = CenterDay(centerID: center.id, day: day)
         let stored = try await database.read { db in try await slots(of: key, locking: false, on: db) }
-        guard stored.isEmpty, AppointmentSchedule.opens(center, on: day) else { return stored }
+        let holidays = try await database.read { db in try await Self.calendar(on: db) }
+        guard stored.isEmpty, AppointmentSchedule.opens(center, on: day, calendar: holidays) else { return stored }
         return try await database.transaction { db in
             try await generateIfNeeded(key, now: now, on: db)
             return try await slots(of: key, locking: false, on: db)
@@ -90,6 +91,11 @@ enum AppointmentSlotStore {
     static func center(_ id: String, on db: any SQLDatabase) async throws -> ServiceCenter? {
         guard PathID.isPlausible(id) else { return nil }
         return try await ChangeLog.entity(ServiceCenter.self, id: id, in: .public, on: db)
+    }
+
+    /// The holiday calendar phones hold (the `public` scope), so server and phone lay out the same days.
+    static func calendar(on db: any SQLDatabase) async throws -> WorkingCalendar {
+        try await ChangeLog.entity(HolidayCalendar.self, id: HolidayCalendar.id, in: .public, on: db)?.workingCalendar ?? .weekendsOnly
     }
 
     // MARK: Rows
@@ -108,7 +114,7 @@ enum AppointmentSlotStore {
                 .limit(1).first() == nil,
             let center = try await center(key.centerID, on: db)
         else { return }
-        let slots = AppointmentSchedule.slots(for: center, on: key.day)
+        let slots = AppointmentSchedule.slots(for: center, on: key.day, calendar: try await Self.calendar(on: db))
         guard !slots.isEmpty else { return }
         var insert = db.insert(into: "appointment_slots").columns(
             "id", "center_id", "day", "start_time", "end_time", "capacity", "booked", "bookings")

@@ -12,7 +12,9 @@ extension APIImplementation {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
         let now = runtime.now()
         let today = WorkingCalendar.day(fromMillis: Int64(now))
-        guard let center = try await database.read({ db in try await AppointmentSlotStore.center(body.centerId, on: db) }) else {
+        let found = try await database.read { db in try await AppointmentSlotStore.center(body.centerId, on: db) }
+        let calendar = try await database.read { db in try await AppointmentSlotStore.calendar(on: db) }
+        guard let center = found else {
             throw AppError.notFound("No service centre has the id '\(body.centerId.prefix(128))'.")
         }
         if let code = body.matterCode {
@@ -21,8 +23,9 @@ extension APIImplementation {
                 ? try await database.read({ db in try await ChangeLog.entity(Matter.self, id: code, in: .public, on: db) }) : nil
             guard known != nil else { throw AppError(.invalidArgs, "matterCode: no matter has the code '\(code.prefix(128))'.") }
         }
-        guard AppointmentSchedule.opens(center, on: today) else {
-            throw AppError(.centreClosed, "\(center.name) is closed today.")
+        guard AppointmentSchedule.opens(center, on: today, calendar: calendar) else {
+            throw AppError(
+                .centreClosed, calendar.isHoliday(today) ? "\(center.name) is closed for the public holiday." : "\(center.name) is closed today.")
         }
         let ticket = try await database.transaction { [runtime] db in
             let seq = try await QueueTicketStore.nextNumber(center: center.id, day: today, on: db)

@@ -23,7 +23,7 @@ extension Components.Schemas.ServiceCenter {
         self.init(
             id: center.id, name: center.name, level: center.level, district: center.district,
             address: center.address, phone: center.phone, hours: center.hours.map { .init(days: $0.days, open: $0.open, close: $0.close) },
-            selfService24h: center.selfService24h
+            selfService24h: center.selfService24h, closedOnStatutoryHolidays: center.closesOnHolidays, weekendServices: center.weekendServices
         )
     }
 }

@@ -24,6 +24,8 @@ struct CatalogContent: Sendable {
     var bundles: [MatterBundle] = []
     var serviceCenters: [ServiceCenter] = []
     var faq: [FAQEntry] = []
+    /// The holiday calendar, published whole as one entity.
+    var holidays: HolidayCalendar?
 }
 
 /// The matter catalog in SQL. Writes also publish into the `public` scope of the change log.
@@ -136,6 +138,11 @@ struct CatalogStore: Sendable {
             try await upsert(db, table: "faq_entries", key: "id", values: ["id": entry.id, "search_text": entry.searchText], data: entry)
             changes.append(try .upsert(entry, id: entry.id, type: .faq, in: .public))
         }
+        if let holidays = content.holidays {
+            try await WorkingCalendarStore.save(
+                holidays: holidays.years.values.flatMap(\.holidays), workdays: holidays.years.values.flatMap(\.workdays), on: db)
+            changes.append(try .upsert(holidays, id: holidays.id, type: .holidayCalendar, in: .public))
+        }
         try await ChangeLog.append(changes, on: db)
     }
 
@@ -177,7 +184,9 @@ struct CatalogStore: Sendable {
 
 extension CatalogStore {
     /// The catalog as mutators read it (never write it): the `public` scope of the change log.
-    static let persisters: [any EntityPersister] = [EntityType.department, .matter, .bundle, .feeItem, .serviceCenter, .faq, .licenseType].map {
+    static let persisters: [any EntityPersister] = [
+        EntityType.department, .matter, .bundle, .feeItem, .serviceCenter, .faq, .licenseType, .holidayCalendar,
+    ].map {
         ChangeLogPersister($0, home: .public)
     }
 }

@@ -4,8 +4,8 @@ import SyncCore
 
 /// The seed set in `seeds/`: the catalog and demo data, read and cross-checked before anything is written.
 struct SeedFiles: Sendable {
+    /// The catalog, its holiday calendar included.
     var catalog: CatalogContent
-    var holidays: HolidayCalendar
     /// SHA-256 over every file, so a changed seed set is noticed and re-applied.
     var checksum: String
 
@@ -40,9 +40,9 @@ struct SeedFiles: Sendable {
         catalog.bundles = try read("bundles.json", as: [MatterBundle].self)
         catalog.serviceCenters = try read("service-centers.json", as: [ServiceCenter].self)
         catalog.faq = try read("faq.json", as: [FAQEntry].self)
-        let holidays = try read("holidays.json", as: HolidayCalendar.self)
+        catalog.holidays = try read("holidays.json", as: HolidayCalendar.self)
         let checksum = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        let files = SeedFiles(catalog: catalog, holidays: holidays, checksum: checksum)
+        let files = SeedFiles(catalog: catalog, checksum: checksum)
         let problems = files.catalog.consistencyProblems()
         guard problems.isEmpty else { throw SeedError(problems: problems) }
         return files
@@ -64,16 +64,6 @@ struct SeedError: Error, CustomStringConvertible {
     var description: String { "seed data is invalid:\n  - " + problems.joined(separator: "\n  - ") }
 }
 
-/// The holiday calendar for working-day deadlines: official holidays and the weekend days worked in lieu (调休).
-struct HolidayCalendar: Codable, Sendable, Equatable {
-    struct Year: Codable, Sendable, Equatable {
-        var holidays: [String]
-        var workdays: [String]
-    }
-    var calendar: String
-    var years: [String: Year]
-}
-
 extension CatalogContent {
     /// Cross-reference and field problems; empty when the catalog is consistent.
     func consistencyProblems() -> [String] {
@@ -90,6 +80,12 @@ extension CatalogContent {
         duplicates(serviceCenters.map(\.id), "service centre")
         duplicates(faq.map(\.id), "FAQ entry")
         let departmentIDs = Set(departments.map(\.id))
+        problems += holidays?.validationProblems ?? []
+        for center in serviceCenters {
+            for department in center.weekendServices ?? [] where !departmentIDs.contains(department) {
+                problems.append("service centre \(center.id): weekend service of unknown department \(department)")
+            }
+        }
         let licenseCodes = Set(licenseTypes.map(\.code))
         let feeCodes = Set(feeItems.map(\.code))
         let matterCodes = Set(matters.map(\.code))

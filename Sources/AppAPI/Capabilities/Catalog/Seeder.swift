@@ -24,7 +24,6 @@ struct Seeder: Sendable {
                 .map { try $0.decode(column: "checksum", as: String.self) }
             if previous == files.checksum { return .unchanged }
             try await repository.save(files.catalog, on: db)
-            try await Self.saveHolidays(files.holidays, on: db)
             try await Self.record("catalog", checksum: files.checksum, on: db)
             return previous == nil ? .loaded(matters: files.catalog.matters.count) : .updated(matters: files.catalog.matters.count)
         }
@@ -49,11 +48,6 @@ struct Seeder: Sendable {
         try await database.transaction { db in
             try await Self.record("synthetic", checksum: "matters=\(count)", on: db)
         }
-    }
-
-    private static func saveHolidays(_ calendar: HolidayCalendar, on db: any SQLDatabase) async throws {
-        try await WorkingCalendarStore.save(
-            holidays: calendar.years.values.flatMap(\.holidays), workdays: calendar.years.values.flatMap(\.workdays), on: db)
     }
 
     private static func record(_ name: String, checksum: String, on db: any SQLDatabase) async throws {

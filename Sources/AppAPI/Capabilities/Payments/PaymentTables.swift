@@ -85,4 +85,15 @@ enum PaymentTables {
             "CREATE INDEX sandbox_deliveries_due ON sandbox_deliveries (state, next_at)",
         ]
     }
+
+    /// One row per reconciled day, written by the daily job (the first instance to reconcile a day wins).
+    static let reconciliations = Migration(version: 14, name: "payment reconciliations") { _ in
+        [
+            """
+            CREATE TABLE payment_reconciliations (
+                day TEXT PRIMARY KEY, matched BIGINT NOT NULL, discrepancies BIGINT NOT NULL, paid_fen BIGINT NOT NULL,
+                refunded_fen BIGINT NOT NULL, reconciled_at BIGINT NOT NULL)
+            """
+        ]
+    }
 }

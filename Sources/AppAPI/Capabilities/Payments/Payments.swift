@@ -19,12 +19,15 @@ struct Payments: Sendable {
     /// How often the sandbox channels send what they owe; `nil`: only when asked (`POST /sandbox/deliveries`, and each
     /// confirmation), as the tests do.
     let deliveryInterval: Duration?
+    /// How often the daily reconciliation looks whether yesterday is reconciled yet.
+    let reconciliationInterval: Duration
 
     init(
         database: any Database, effects: PaymentEffects, sandbox: SandboxMerchants?, timeScale: Double = 1,
-        deliveryInterval: Duration? = .seconds(1), runtime: Runtime
+        deliveryInterval: Duration? = .seconds(1), reconciliationInterval: Duration = .seconds(3600), runtime: Runtime
     ) {
         self.deliveryInterval = deliveryInterval
+        self.reconciliationInterval = reconciliationInterval
         self.database = database
         self.runtime = runtime
         orders = PaymentOrderStore(runtime: runtime)
@@ -40,6 +43,9 @@ struct Payments: Sendable {
         notifications = PaymentNotifications(database: database, ledger: ledger, runtime: runtime)
         deliveries = SandboxDeliveries(database: database, channels: channels, receiver: notifications, runtime: runtime)
     }
+
+    /// Each channel's daily bill against the ledger.
+    var reconciliation: Reconciliation { Reconciliation(database: database, sandbox: sandbox) }
 
     var caseObservers: [any CaseObserver] { [CaseFeeOrders(orders: orders, runtime: runtime)] }
 
@@ -222,9 +228,14 @@ struct Payments: Sendable {
         byChannel.sort { $0.channel.rawValue < $1.channel.rawValue }
         let orders = byChannel.reduce(0) { $0 + $1.orders }
         let mobile = byChannel.filter { PaymentChannel.allCases.contains($0.channel) }.reduce(0) { $0 + $1.orders }
+        let reconciled = try await reconciliation.recorded().map { record in
+            Components.Schemas.PaymentStats.LastReconciliationPayload(
+                date: record.day, matched: record.matched, discrepancies: record.discrepancies, paidFen: record.paidFen,
+                refundedFen: record.refundedFen, reconciledAt: record.reconciledAt)
+        }
         return .init(
             paidOrders: orders, paidFen: byChannel.reduce(0) { $0 + $1.fen }, refundedFen: refunded,
-            mobileShare: orders == 0 ? 1 : Double(mobile) / Double(orders), byChannel: byChannel)
+            mobileShare: orders == 0 ? 1 : Double(mobile) / Double(orders), byChannel: byChannel, lastReconciliation: reconciled)
     }
 
     var jobs: [PeriodicJob] {
@@ -238,6 +249,14 @@ struct Payments: Sendable {
                 return purged > 0 ? "forgot \(purged) notification nonces" : nil
             },
         ]
+        if !sandbox.isEmpty {
+            // Each channel's bill of a day against the ledger, once per day, the next day.
+            jobs.append(
+                PeriodicJob(name: "payment reconciliation", interval: reconciliationInterval) {
+                    guard let record = try await reconciliation.reconcilePreviousDay(now: runtime.nowMillis) else { return nil }
+                    return "reconciled \(record.day): \(record.matched) matched, \(record.discrepancies) discrepancies"
+                })
+        }
         if !sandbox.isEmpty, let deliveryInterval {
             jobs.append(
                 PeriodicJob(name: "sandbox notifications", interval: deliveryInterval) {

@@ -156,7 +156,7 @@ extension APIImplementation {
         _ = try await authenticate([.admin])
         let day = input.query.date
         guard WorkingCalendar.isValidDay(day) else { throw AppError.invalidParameter("date", "a real YYYY-MM-DD date") }
-        let report = try await Reconciliation(database: database, sandbox: payments.sandbox).report(day: day)
+        let report = try await payments.reconciliation.report(day: day)
         return .ok(
             .init(
                 body: .json(

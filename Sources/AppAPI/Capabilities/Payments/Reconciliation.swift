@@ -31,6 +31,53 @@ struct Reconciliation: Sendable {
         func count(_ status: Entry.Status) -> Int { entries.filter { $0.status == status }.count }
     }
 
+    /// A day as the daily job recorded it.
+    struct Recorded: Sendable, Equatable {
+        var day: String
+        var matched: Int
+        var discrepancies: Int
+        var paidFen: Int
+        var refundedFen: Int
+        var reconciledAt: Int64
+    }
+
+    /// The daily job's round: reconciles the day before `now` (a channel publishes a day's bill the next morning)
+    /// unless it is recorded already, by this instance or another; returns the record when this round made one.
+    func reconcilePreviousDay(now: Int64) async throws -> Recorded? {
+        let day = WorkingCalendar.day(fromMillis: now - 86_400_000)
+        if try await recorded(day: day) != nil { return nil }
+        let report = try await report(day: day)
+        let matched = report.count(.matched)
+        let record = Recorded(
+            day: day, matched: matched, discrepancies: report.entries.count - matched, paidFen: report.totals.reduce(0) { $0 + $1.paidFen },
+            refundedFen: report.totals.reduce(0) { $0 + $1.refundedFen }, reconciledAt: now)
+        try await database.transaction { db in
+            try await db.insert(into: "payment_reconciliations")
+                .columns("day", "matched", "discrepancies", "paid_fen", "refunded_fen", "reconciled_at")
+                .values(
+                    SQLBind(record.day), SQLBind(record.matched), SQLBind(record.discrepancies), SQLBind(record.paidFen),
+                    SQLBind(record.refundedFen), SQLBind(record.reconciledAt)
+                )
+                .ignoringConflicts(with: ["day"]).run()
+        }
+        return record
+    }
+
+    /// The record of `day`, or of the newest reconciled day.
+    func recorded(day: String? = nil) async throws -> Recorded? {
+        try await database.read { db in
+            var query = db.select().columns("day", "matched", "discrepancies", "paid_fen", "refunded_fen", "reconciled_at")
+                .from("payment_reconciliations")
+            if let day { query = query.where("day", .equal, day) }
+            guard let row = try await query.orderBy("day", .descending).limit(1).first() else { return nil }
+            return Recorded(
+                day: try row.decode(column: "day", as: String.self), matched: try row.decode(column: "matched", as: Int.self),
+                discrepancies: try row.decode(column: "discrepancies", as: Int.self), paidFen: try row.decode(column: "paid_fen", as: Int.self),
+                refundedFen: try row.decode(column: "refunded_fen", as: Int.self),
+                reconciledAt: try row.decode(column: "reconciled_at", as: Int64.self))
+        }
+    }
+
     func report(day: String) async throws -> Report {
         var entries: [Entry] = []
         for channel in PaymentChannel.allCases {

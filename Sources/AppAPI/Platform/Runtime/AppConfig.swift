@@ -42,6 +42,8 @@ struct AppConfig: Sendable {
     var sandboxTimeScale: Double = 1
     /// How often the sandbox channels deliver on their own; `nil` (tests): only when asked.
     var sandboxDeliveryInterval: Duration? = .seconds(1)
+    /// How often the daily reconciliation job looks whether the previous day is reconciled yet.
+    var reconciliationInterval: Duration = .seconds(3600)
 }
 
 /// The command-line options shared by `appapi serve` and the maintenance subcommands.

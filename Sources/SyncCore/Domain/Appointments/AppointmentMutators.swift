@@ -6,8 +6,8 @@ import Foundation
 /// and day (row-locked), so this pure function checks capacity and, when the slot is full, names up to
 /// `maxAlternatives` free slots of the same day, nearest in time first. A phone holds no slots: its optimistic
 /// booking checks the day and the centre's opening hours only, and the server's run may still refuse it.
-/// Rejections: `invalid_args` (malformed ids, a day outside the booking window, no such slot, a slot already begun,
-/// an unknown matter, an appointment id in use), `not_found` (unknown centre or case), `already_booked` (this
+/// Rejections: `invalid_args` (malformed ids, a day outside the booking window, no such slot — a holiday has none —,
+/// a slot already begun, a weekend booking for a service the centre does not offer on weekends, an unknown matter, an appointment id in use), `not_found` (unknown centre or case), `already_booked` (this
 /// account holds the slot already), `appointment_limit` (the account holds `maxOpenAppointments` open ones; checked
 /// on the server), `id_taken` (another account's appointment has the id), `slot_full` (`alternatives` lists free slot ids of the same day).
 public enum AppointmentBook: Mutator {
@@ -37,6 +37,7 @@ public enum AppointmentBook: Mutator {
             EntityKey(.appointment, args.appointmentId), EntityKey(.appointmentSlot, args.slotId), EntityKey(.appointmentHoldings, context.accountID),
         ]
         if let slot = SlotID(args.slotId) { keys.append(EntityKey(.serviceCenter, slot.centerId)) }
+        keys.append(EntityKey(.holidayCalendar, HolidayCalendar.id))
         if let code = args.matterCode { keys.append(EntityKey(.matter, code)) }
         if let caseId = args.caseId { keys.append(EntityKey(.caseFile, caseId)) }
         return keys
@@ -51,9 +52,11 @@ public enum AppointmentBook: Mutator {
         guard let center = try state.get(ServiceCenter.self, id: slotID.centerId) else {
             throw MutationRejection(.notFound, "No service centre has the id '\(slotID.centerId)'.")
         }
-        // The server's stored slots are authoritative; without them (on a phone) the centre's opening hours are.
+        // The server's stored slots are authoritative; without them (on a phone) the centre's opening hours under the
+        // published holiday calendar are.
+        let calendar = try state.get(HolidayCalendar.self, id: HolidayCalendar.id)?.workingCalendar ?? .weekendsOnly
         let stored = try slots(of: slotID, in: state)
-        let day = stored.isEmpty ? AppointmentSchedule.slots(for: center, on: slotID.day) : stored
+        let day = stored.isEmpty ? AppointmentSchedule.slots(for: center, on: slotID.day, calendar: calendar) : stored
         guard let planned = day.first(where: { $0.start == slotID.start }) else {
             throw MutationRejection(.invalidArgs, "\(center.name) has no slot at \(slotID.start) on \(slotID.day).")
         }
@@ -61,8 +64,12 @@ public enum AppointmentBook: Mutator {
             throw MutationRejection(.invalidArgs, "The \(slotID.start) slot on \(slotID.day) has begun.")
         }
         var matterCode = args.matterCode
-        if let code = args.matterCode, try state.get(Matter.self, id: code) == nil {
-            throw MutationRejection(.invalidArgs, "matterCode: no matter has the code '\(code)'.")
+        var departmentId: String?
+        if let code = args.matterCode {
+            guard let matter = try state.get(Matter.self, id: code) else {
+                throw MutationRejection(.invalidArgs, "matterCode: no matter has the code '\(code)'.")
+            }
+            departmentId = matter.departmentId
         }
         if let caseId = args.caseId {
             guard let caseFile = try state.get(Case.self, id: caseId), caseFile.accountId == context.accountID else {
@@ -72,6 +79,10 @@ public enum AppointmentBook: Mutator {
                 throw MutationRejection(.invalidArgs, "matterCode: case \(caseId) is for \(caseFile.matterCode), not \(code).")
             }
             matterCode = caseFile.matterCode
+            departmentId = caseFile.departmentId
+        }
+        if let problem = AppointmentSchedule.weekendServiceProblem(center, on: slotID.day, departmentId: departmentId, calendar: calendar) {
+            throw MutationRejection(.invalidArgs, problem)
         }
         if let existing = try state.get(Appointment.self, id: args.appointmentId) {
             if existing.accountId == context.accountID && existing.slotId == slotID.rawValue && existing.status == .booked {

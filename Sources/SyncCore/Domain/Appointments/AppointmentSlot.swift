@@ -80,9 +80,10 @@ public struct SlotID: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// How a service centre's appointment diary is laid out: hourly slots from opening time while a whole hour fits
-/// before closing, on the days its opening hours name; 6 places per slot at city and district centres, 3 at town
-/// and village ones. Server (lazily materialising slots) and phones (validating a booking offline) share it.
-/// Holidays are not considered: a centre's opening hours are the only schedule the catalog holds.
+/// before closing, on the days its opening hours name as the holiday calendar adjusts them (closed on 法定节假日,
+/// weekday hours on 调休 working weekends); 6 places per slot at city and district centres, 3 at town and village
+/// ones. Server (lazily materialising slots) and phones (validating a booking offline, with the calendar of the
+/// `public` scope) share it.
 public enum AppointmentSchedule {
     public static let slotMinutes = 60
     /// Bookings open this many days ahead (today included, so a day from today to today + 30).
@@ -96,9 +97,9 @@ public enum AppointmentSchedule {
         }
     }
 
-    /// The slots `center` offers on `day`, earliest first, none booked; empty on days it is closed.
-    public static func slots(for center: ServiceCenter, on day: String) -> [AppointmentSlot] {
-        guard let weekday = weekday(of: day) else { return [] }
+    /// The slots `center` offers on `day` under `calendar`, earliest first, none booked; empty on days it is closed.
+    public static func slots(for center: ServiceCenter, on day: String, calendar: WorkingCalendar) -> [AppointmentSlot] {
+        guard let weekday = scheduleWeekday(of: center, on: day, calendar: calendar) else { return [] }
         var starts: [Int: Int] = [:]  // start minute → end minute
         for hours in center.hours where opens(hours.days, on: weekday) {
             guard let open = minutes(hours.open), let close = minutes(hours.close) else { continue }
@@ -114,10 +115,32 @@ public enum AppointmentSchedule {
         }
     }
 
-    /// Whether `center` opens at all on `day` (its opening hours name that weekday).
-    public static func opens(_ center: ServiceCenter, on day: String) -> Bool {
-        guard let weekday = weekday(of: day) else { return false }
+    /// Whether `center` opens its windows at all on `day` under `calendar`.
+    public static func opens(_ center: ServiceCenter, on day: String, calendar: WorkingCalendar) -> Bool {
+        guard let weekday = scheduleWeekday(of: center, on: day, calendar: calendar) else { return false }
         return center.hours.contains { opens($0.days, on: weekday) }
+    }
+
+    /// The weekday whose opening hours `center` keeps on `day`: none on an official holiday (unless the centre stays
+    /// open on holidays), Monday's on a weekend day worked in lieu (调休上班 keeps weekday hours), else the day's own.
+    static func scheduleWeekday(of center: ServiceCenter, on day: String, calendar: WorkingCalendar) -> Int? {
+        guard let weekday = weekday(of: day) else { return nil }
+        if calendar.isHoliday(day) { return center.closesOnHolidays ? nil : weekday }
+        if calendar.isAdjustedWorkday(day) { return 0 }
+        return weekday
+    }
+
+    /// Why `center` cannot serve a matter of `departmentId` on `day` (`nil`: it can): on a weekend day that is not
+    /// worked, a centre with a weekend service list serves only those departments, and an appointment must name its
+    /// matter.
+    public static func weekendServiceProblem(_ center: ServiceCenter, on day: String, departmentId: String?, calendar: WorkingCalendar)
+        -> String?
+    {
+        guard let weekday = weekday(of: day), weekday >= 5, !calendar.isAdjustedWorkday(day), let services = center.weekendServices else {
+            return nil
+        }
+        guard let departmentId else { return "On weekends \(center.name) serves only some services: name the matter (matterCode)." }
+        return services.contains(departmentId) ? nil : "On weekends \(center.name) does not serve this department's matters; book a working day."
     }
 
     /// Why `day` cannot be booked at `now` (milliseconds since 1970), or `nil` when it is within the booking window.

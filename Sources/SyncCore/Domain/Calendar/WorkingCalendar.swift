@@ -47,6 +47,12 @@ public struct WorkingCalendar: Sendable, Equatable, Codable {
 
     // MARK: Queries
 
+    /// Whether `day` is an official holiday (法定节假日 and the rest days joined to it).
+    public func isHoliday(_ day: String) -> Bool { Self.dayNumber(day).map(holidayNumbers.contains) ?? false }
+
+    /// Whether `day` is a weekend day worked in lieu (调休上班): offices keep weekday hours on it.
+    public func isAdjustedWorkday(_ day: String) -> Bool { Self.dayNumber(day).map(workdayNumbers.contains) ?? false }
+
     /// The most working days `addingWorkingDays` counts in either direction: about 14 years, far beyond any promised
     /// deadline, and small enough that a count sent by a device cannot hold a writer for long.
     public static let maxWorkingDays = 3660

@@ -331,10 +331,15 @@ public struct ServiceCenter: Codable, Hashable, Sendable, Identifiable {
     public var phone: String?
     public var hours: [OpeningHours]
     public var selfService24h: Bool
+    /// Whether the windows close on 法定节假日 (the 24-hour self-service area stays open); absent means they do.
+    public var closedOnStatutoryHolidays: Bool?
+    /// The departments whose matters the centre serves on weekends that are not worked (双休日便民服务: the article's
+    /// 公积金, 医保, 不动产登记, 出入境, 城管违停 …); absent means every department its weekend hours are open for.
+    public var weekendServices: [String]?
 
     public init(
         id: String, name: String, level: ServiceCenterLevel, district: String, address: String, phone: String? = nil,
-        hours: [OpeningHours], selfService24h: Bool
+        hours: [OpeningHours], selfService24h: Bool, closedOnStatutoryHolidays: Bool? = nil, weekendServices: [String]? = nil
     ) {
         self.id = id
         self.name = name
@@ -344,7 +349,12 @@ public struct ServiceCenter: Codable, Hashable, Sendable, Identifiable {
         self.phone = phone
         self.hours = hours
         self.selfService24h = selfService24h
+        self.closedOnStatutoryHolidays = closedOnStatutoryHolidays
+        self.weekendServices = weekendServices
     }
+
+    /// Whether the windows close on official holidays.
+    public var closesOnHolidays: Bool { closedOnStatutoryHolidays ?? true }
 }
 
 /// One entry of the 一网答 knowledge base.
