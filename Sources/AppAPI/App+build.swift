@@ -147,6 +147,9 @@ func buildApplication(_ config: AppConfig, database: any Database, logger: Logge
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.port
             logger.notice("listening on http://\(host):\(port)")
+            // The sandbox channels notify this server over its own socket, as the real ones would.
+            let reachable = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
+            payments.deliveries.send(to: "http://\(reachable):\(port)")
         },
         logger: logger
     )

@@ -36,6 +36,34 @@ import Testing
     }
 }
 
+/// The sandbox payment channels of a dev server notify it over its own socket, as the real channels do.
+@Suite(.serialized) struct SandboxOverHTTPTests {
+    @Test func aConfirmedTradeIsNotifiedOverHTTPAndPaysTheOrder() async throws {
+        try await ServerProcess.with { server, _ in
+            let token = try await server.login(Demo.citizen.idNumber, Demo.citizen.password)
+            let created = try await server.call(
+                "POST", "/v1/payment-orders", token: token, json: ["feeItemCode": "FEE-PASSPORT"], headers: ["Idempotency-Key": UUID().uuidString])
+            #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
+            let order = try #require(try JSONSerialization.jsonObject(with: created.body) as? [String: Any])
+            let id = try #require(order["id"] as? String)
+            let paying = try await server.call("POST", "/v1/payment-orders/\(id)/pay", token: token, json: ["channel": "alipay"])
+            let trade = try #require((try JSONSerialization.jsonObject(with: paying.body) as? [String: Any])?["tradeNo"] as? String)
+            #expect(
+                try await server.call("POST", "/sandbox/alipay/trades/\(trade)/confirm", token: token, json: [:] as [String: String]).status == 200)
+            var state = ""
+            for _ in 0..<100 where state != "paid" {
+                let answer = try await server.call("GET", "/v1/payment-orders/\(id)", token: token)
+                state = (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["state"] as? String ?? ""
+                if state != "paid" { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(state == "paid")
+            // The notification came in through the route, as a request from the channel.
+            let metrics = String(decoding: try await server.get("/metrics").body, as: UTF8.self)
+            #expect(metrics.contains("/v1/payments/notify"), "no request reached the notify route")
+        }
+    }
+}
+
 /// An open server-sent event stream must not hold up a graceful shutdown.
 @Suite(.serialized) struct EventStreamShutdownTests {
     @Test func sigtermEndsOpenEventStreamsPromptly() async throws {

@@ -77,11 +77,14 @@ final class ServerProcess: Sendable {
     }
 
     /// Sends `method path` with an optional bearer token and JSON body; returns status and body.
-    func call(_ method: String, _ path: String, token: String? = nil, json: Any? = nil) async throws -> (status: Int, body: Data) {
+    func call(_ method: String, _ path: String, token: String? = nil, json: Any? = nil, headers: [String: String] = [:]) async throws -> (
+        status: Int, body: Data
+    ) {
         var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
         request.httpMethod = method
         request.timeoutInterval = 10
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let json {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try JSONSerialization.data(withJSONObject: json)

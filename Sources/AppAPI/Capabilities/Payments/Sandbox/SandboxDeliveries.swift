@@ -1,11 +1,18 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import SQLKit
 import SyncCore
+import Synchronization
 
 /// The sandbox channels' postman: sends each notification they owe to the platform's handler, resending on the
 /// channel's schedule (`SandboxChannel.schedule`, divided by its time scale) until the answer is the one that channel
 /// waits for, then gives up as the real channel does. Each attempt is claimed first (`attempts` compared and
 /// incremented), so two instances never send one attempt twice.
+///
+/// A running server posts each notification over HTTP to its own `POST /v1/payments/notify/{channel}` (`send(to:)`,
+/// set once it listens), as the real channel would, so the wire, the body limit and the answer travel the same way;
+/// tests on the in-memory router, which has no socket, hand the same bytes to the handler directly.
 final class SandboxDeliveries: Sendable {
     let database: any Database
     let channels: [PaymentChannel: SandboxChannel]
@@ -14,6 +21,10 @@ final class SandboxDeliveries: Sendable {
     /// One delivery round at a time in this process: a caller asking for deliveries waits for the job's round in
     /// flight, so what it asked for has been answered when it returns.
     private let rounds = AsyncMutex()
+    /// Where notifications go over HTTP (the server's own address); `nil`: straight to the handler.
+    private let notifyBase = Mutex<String?>(nil)
+    /// How long one notification may take to be answered, as a channel gives up on a slow merchant.
+    static let answerTimeout: TimeAmount = .seconds(10)
 
     init(database: any Database, channels: [PaymentChannel: SandboxChannel], receiver: PaymentNotifications, runtime: Runtime) {
         self.database = database
@@ -21,6 +32,9 @@ final class SandboxDeliveries: Sendable {
         self.receiver = receiver
         self.runtime = runtime
     }
+
+    /// Sends notifications over HTTP to `base` (`http://127.0.0.1:8080`) from now on.
+    func send(to base: String) { notifyBase.withLock { $0 = base } }
 
     /// Delivers the sandbox channels' due notifications to `receive`, resending on each channel's schedule; what a
     /// delivery sets off (a refund's own notification) goes out in the same call, up to a few rounds.
@@ -67,8 +81,12 @@ final class SandboxDeliveries: Sendable {
             attempted += 1
             let message = try await sandbox.message(for: notice, on: database)
             let answer: PaymentNotifications.Answer
-            do { answer = try await receiver.receive(channel, message) } catch let error as AppError {
-                answer = .init(status: Int(error.status.code), body: error.code.rawValue)
+            if let base = notifyBase.withLock({ $0 }) {
+                answer = (try? await post(message, channel: channel, to: base)) ?? .init(status: 0, body: "")
+            } else {
+                do { answer = try await receiver.receive(channel, message) } catch let error as AppError {
+                    answer = .init(status: Int(error.status.code), body: error.code.rawValue)
+                }
             }
             if sandbox.acknowledges(status: answer.status, body: answer.body) {
                 try await database.transaction { db in
@@ -78,5 +96,18 @@ final class SandboxDeliveries: Sendable {
             }
         }
         return (attempted, delivered)
+    }
+
+    /// Posts `message` to the platform's notify URL and reads the answer (its first KiB: a channel reads `success`
+    /// or a status, nothing long).
+    private func post(_ message: ChannelMessage, channel: PaymentChannel, to base: String) async throws -> PaymentNotifications.Answer {
+        var request = HTTPClientRequest(url: "\(base)/v1/payments/notify/\(channel.rawValue)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: message.contentType)
+        for (name, value) in message.headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: message.body))
+        let response = try await HTTPClient.shared.execute(request, timeout: Self.answerTimeout)
+        let body = try await response.body.collect(upTo: 1024)
+        return .init(status: Int(response.status.code), body: String(buffer: body))
     }
 }
