@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SQLKit
 import SyncCore
+import Synchronization
 
 /// The issuing departments' ES256 keys (their 电子印章 for licenses and status lists), in the database so every
 /// instance signs with the same key. One key per department signs; a rotated key is retired, not deleted: it stays
@@ -14,6 +15,8 @@ struct IssuerKeyStore: Sendable {
     /// Where issuer identifiers live: `<base>/issuers/<department>`.
     let publicBaseURL: String
     let runtime: Runtime
+    /// The published keys as verification reads them, shared by every copy of this store.
+    private let verification = VerificationKeys()
 
     /// The signing key of a department, read inside the caller's transaction (so a rotation committed elsewhere is
     /// seen at once), created on first use.
@@ -73,6 +76,37 @@ struct IssuerKeyStore: Sendable {
         }
     }
 
+    /// Every published key, for verifying a presentation signed by `kid`: held for a minute; a `kid` not among them
+    /// (a key another instance has just made) is looked up by itself and added, a primary-key read, so presentations
+    /// naming unknown keys never turn a verification into a scan of the table.
+    func verificationKeys(for kid: String?) async throws -> [IssuerPublicKey] {
+        let now = runtime.nowMillis
+        guard var keys = verification.held(now: now) else {
+            let keys = try await publishedKeys(of: nil)
+            verification.store(keys, at: now)
+            return keys
+        }
+        if let kid, !keys.contains(where: { $0.id == kid }), PathID.isPlausible(kid), let key = try await publishedKey(kid) {
+            keys.append(key)
+            verification.add(key)
+        }
+        return keys
+    }
+
+    /// The published key `kid`, if there is one.
+    private func publishedKey(_ kid: String) async throws -> IssuerPublicKey? {
+        try await database.read { db in
+            guard
+                let row = try await db.select().columns("kid", "department_id", "public_jwk", "created_at", "retired_at").from("issuer_keys")
+                    .where("kid", .equal, kid).first()
+            else { return nil }
+            let department = try row.decode(column: "department_id", as: String.self)
+            var key = try Self.published(row, department: department, issuer: issuer(of: department))
+            key.retiredAt = try row.decode(column: "retired_at", as: Int64?.self)
+            return key
+        }
+    }
+
     /// Every published key of `department` (retired ones too), newest first; every department's when `nil`.
     func publishedKeys(of department: String?) async throws -> [IssuerPublicKey] {
         try await database.read { db in
@@ -129,6 +163,30 @@ enum IssuerKeyError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .noActiveKey(let department): "department \(department) has no active issuer key"
+        }
+    }
+}
+
+/// The last read of the published keys and when it was made.
+private final class VerificationKeys: Sendable {
+    private let state = Mutex<(keys: [IssuerPublicKey], at: Int64)?>(nil)
+    static let lifetimeMillis: Int64 = 60_000
+
+    /// The held keys, unless they are older than a minute.
+    func held(now: Int64) -> [IssuerPublicKey]? {
+        state.withLock { state in
+            guard let state, now - state.at < Self.lifetimeMillis else { return nil }
+            return state.keys
+        }
+    }
+
+    func store(_ keys: [IssuerPublicKey], at now: Int64) { state.withLock { $0 = (keys, now) } }
+
+    func add(_ key: IssuerPublicKey) {
+        state.withLock { state in
+            guard var held = state, !held.keys.contains(where: { $0.id == key.id }) else { return }
+            held.keys.append(key)
+            state = held
         }
     }
 }

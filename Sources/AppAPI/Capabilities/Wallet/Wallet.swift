@@ -43,7 +43,8 @@ struct Wallet: Sendable {
     /// transaction that writes the holder's access-log entry.
     func verify(_ presentation: String, for verifier: Identity) async throws -> Components.Schemas.VerifiedPresentation {
         guard presentation.utf8.count <= SDJWT.maxBytes else { throw AppError(PresentationRejection.malformed) }
-        let issuerKeys = try await keys.publishedKeys(of: nil).compactMap(\.verifierKey)
+        let published = try await keys.verificationKeys(for: Self.keyID(of: presentation))
+        let issuerKeys = published.compactMap(\.verifierKey)
         let entry = Self.statusEntry(of: presentation)
         return try await database.transaction { [self] db in
             var holder: (licenseID: String, accountID: String)?
@@ -75,17 +76,22 @@ struct Wallet: Sendable {
                     on: db)
                 try await ChangeLog.append([record], on: db, now: runtime.now())
             }
-            let department = issuerKeys.first { $0.keyID == verified.keyID }.map { _ in
-                verified.issuer.split(separator: "/").last.map(String.init) ?? ""
-            }
+            // The department is the one whose key verified the signature, never a reading of the issuer string.
+            let department = published.first { $0.id == verified.keyID }?.departmentId ?? ""
             return Components.Schemas.VerifiedPresentation(
-                issuer: verified.issuer, departmentId: department ?? "", keyId: verified.keyID, vct: verified.vct,
+                issuer: verified.issuer, departmentId: department, keyId: verified.keyID, vct: verified.vct,
                 licenseType: verified.vct.flatMap { $0.hasPrefix("urn:onetrip:license:") ? String($0.dropFirst(20)) : nil },
                 disclosed: try JSONDecoder().decode(
                     Components.Schemas.VerifiedPresentation.DisclosedPayload.self,
                     from: try JSONValue.encoder.encode(JSONValue.object(verified.disclosed))),
                 holderBound: verified.holderKey != nil, expiresAt: verified.visible["exp"]?.integer)
         }
+    }
+
+    /// The `kid` a presentation's issuer JWT names, read without verifying (to pick the keys to verify with).
+    static func keyID(of presentation: String) -> String? {
+        guard let jwt = presentation.split(separator: "~", maxSplits: 1).first, let jws = try? CompactJWS(jwt) else { return nil }
+        return jws.header["kid"]?.string
     }
 
     /// The status entry a presentation's issuer JWT names, read without verifying (the verifier checks the signature).
