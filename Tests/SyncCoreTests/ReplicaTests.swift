@@ -22,23 +22,21 @@ enum ReplicaPages {
             serverHLC: HLC(physical: 1_700_000_000_000, node: "server")
         )
     }
+
+    /// A replica on `clock` holding the account's profile and `messages` messages (`m1`, `m2`, … at 1, 2, … s).
+    static func seededReplica(messages: Int, clock: ManualWallClock) throws -> Replica {
+        let replica = try Replica(path: nil, wallClock: clock.read)
+        let notes = (1...max(messages, 1)).prefix(messages).map { upsert(SyncFixtures.message("m\($0)", at: Int64($0) * 1_000), seq: $0 + 1) }
+        try replica.apply(page([upsert(SyncFixtures.profile(), seq: 1)] + notes))
+        return replica
+    }
 }
 
 @Suite struct ReplicaTests {
     let clock = ManualWallClock()
     let account = SyncFixtures.account
 
-    func seeded() throws -> Replica {
-        let replica = try Replica(path: nil, wallClock: clock.read)
-        try replica.apply(
-            ReplicaPages.page([
-                ReplicaPages.upsert(SyncFixtures.profile(), seq: 1),
-                ReplicaPages.upsert(SyncFixtures.message("m1", at: 1_000), seq: 2),
-                ReplicaPages.upsert(SyncFixtures.message("m2", at: 2_000), seq: 3),
-            ])
-        )
-        return replica
-    }
+    func seeded() throws -> Replica { try ReplicaPages.seededReplica(messages: 2, clock: clock) }
 
     @Test func aLocalEditIsVisibleAtOnceAndQueued() throws {
         let replica = try seeded()

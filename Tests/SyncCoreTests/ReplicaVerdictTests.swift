@@ -9,15 +9,7 @@ import Testing
     let clock = ManualWallClock()
     let account = SyncFixtures.account
 
-    func seeded() throws -> Replica {
-        let replica = try Replica(path: nil, wallClock: clock.read)
-        try replica.apply(
-            ReplicaPages.page([
-                ReplicaPages.upsert(SyncFixtures.profile(), seq: 1), ReplicaPages.upsert(SyncFixtures.message("m1", at: 1_000), seq: 2),
-            ])
-        )
-        return replica
-    }
+    func seeded() throws -> Replica { try ReplicaPages.seededReplica(messages: 1, clock: clock) }
 
     @Test("S23: an applied verdict revives a local rejection") func anAppliedVerdictRevivesALocalRejection() throws {
         let replica = try seeded()

@@ -66,12 +66,6 @@ enum DemoLicenses {
         return issued
     }
 
-    /// Midnight of `yyyy-MM-dd` in China Standard Time, in milliseconds.
-    static func day(_ text: String) -> Int? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: text).map { Int($0.timeIntervalSince1970 * 1000) }
-    }
+    /// Midnight of `yyyy-MM-dd` in China time, in milliseconds.
+    static func day(_ text: String) -> Int? { WorkingCalendar.startOfDayMillis(text).map(Int.init) }
 }

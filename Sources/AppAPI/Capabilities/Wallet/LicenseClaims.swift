@@ -46,14 +46,8 @@ enum LicenseClaims {
         return claims
     }
 
-    /// `yyyy-MM-dd` in China Standard Time.
-    static func day(_ millis: Int) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
-    }
+    /// `yyyy-MM-dd` in China time.
+    static func day(_ millis: Int) -> String { WorkingCalendar.day(fromMillis: Int64(millis)) }
 
     /// The instant `years` after `millis` (China Standard Time calendar), or `nil` when there is no fixed period.
     static func adding(years: Int?, to millis: Int) -> Int? {
