@@ -48,7 +48,9 @@ func prepareDatabase(_ database: any Database, config: AppConfig, logger: Logger
         let created = try await DemoAccounts.load(
             from: config.seedsDirectory, into: database, bcryptCost: config.bcryptCost, threads: config.bcryptThreads)
         logger.info("demo accounts (dev mode)", metadata: ["accounts.created": "\(created)"])
-        let wallet = Wallet(database: database, publicBaseURL: config.publicURL, holders: licenseHolders, runtime: config.runtime)
+        // The demo licenses are issued as any license is, with the configured number of copies.
+        let wallet = Wallet(
+            database: database, publicBaseURL: config.publicURL, holders: licenseHolders, runtime: config.runtime, batchSize: config.licenseCopies)
         let accounts = AccountStore(database: database)
         let licenses = try await DemoLicenses.load(
             try DemoLicenses.entries(from: config.seedsDirectory), into: wallet.licenses, database: database,
