@@ -105,6 +105,10 @@ typealias MatterPage = Components.Schemas.MatterPage
             for bad in [
                 "domain=farming", "limit=0", "limit=101", "limit=ten", "idCardOnly=maybe", "visits=2", "visits=-1", "cursor=garbage",
                 "q=" + String(repeating: "a", count: 65), "fullyOnline=1x",
+                // 20 letters with 5 combining marks each: 20 characters to the eye, 120 code points — the contract's
+                // maxLength counts code points, as JSON Schema does.
+                "q=" + String(repeating: "a\u{0301}\u{0302}\u{0303}\u{0304}\u{0305}", count: 20)
+                    .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!,
             ] {
                 let response = try await client.execute(uri: "/v1/matters?\(bad)", method: .get)
                 #expect(response.status == .badRequest, "\(bad) gave \(response.status)")

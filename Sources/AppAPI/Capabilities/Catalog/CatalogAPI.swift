@@ -56,7 +56,7 @@ extension APIImplementation {
 /// Validation of the query parameters the generator cannot check (lengths and ranges).
 func validatedTerms(_ q: String?) throws -> [String] {
     guard let q else { return [] }
-    guard (1...64).contains(q.count) else { throw AppError.invalidParameter("q", "must be 1 to 64 characters") }
+    guard (1...64).contains(q.unicodeScalars.count) else { throw AppError.invalidParameter("q", "must be 1 to 64 characters") }
     guard isPlainText(q) else { throw AppError.invalidParameter("q", "must not contain control characters") }
     let terms = searchTerms(q)
     guard !terms.isEmpty else { throw AppError.invalidParameter("q", "must contain a keyword") }
@@ -75,7 +75,7 @@ extension MatterQuery {
         terms = try validatedTerms(query.q)
         limit = try validatedLimit(query.limit)
         if let department = query.department {
-            guard (1...64).contains(department.count), isPlainText(department) else {
+            guard (1...64).contains(department.unicodeScalars.count), isPlainText(department) else {
                 throw AppError.invalidParameter("department", "must be 1 to 64 characters, none of them control characters")
             }
             departmentID = department

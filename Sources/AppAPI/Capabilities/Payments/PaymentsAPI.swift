@@ -115,7 +115,7 @@ extension APIImplementation {
         let me = try await authenticate([.clerk, .admin])
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
         let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...200).contains(reason.count) else { throw AppError.badRequest("reason: 1–200 characters.") }
+        guard (1...200).contains(reason.unicodeScalars.count) else { throw AppError.badRequest("reason: 1–200 characters.") }
         let id = input.path.id
         let request = try SyncJSON.encoder.encode(body)
         let replay = try await database.transaction { [idempotency, payments, runtime] db in

@@ -62,7 +62,7 @@ extension APIImplementation {
     func setLicenseStatus(_ input: Operations.SetLicenseStatus.Input) async throws -> Operations.SetLicenseStatus.Output {
         let me = try await authenticate([.clerk, .admin])
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
-        if let reason = body.reason, reason.count > 500 { throw AppError.invalidParameter("reason", "at most 500 characters") }
+        if let reason = body.reason, reason.unicodeScalars.count > 500 { throw AppError.invalidParameter("reason", "at most 500 characters") }
         let id = input.path.id
         guard PathID.isPlausible(id) else { throw AppError.notFound("No license \(id.prefix(64)) issued by your department.") }
         let state: License.State =
