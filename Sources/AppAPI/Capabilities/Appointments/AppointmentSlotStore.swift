@@ -78,8 +78,7 @@ enum AppointmentSlotStore {
     /// The slots of `center` on `day` for the public listing, generating the day on first request.
     static func listing(_ center: ServiceCenter, on day: String, now: Int64, database: any Database) async throws -> [AppointmentSlot] {
         let key = CenterDay(centerID: center.id, day: day)
-        let stored = try await database.read { db in try await slots(of: key, locking: false, on: db) }
-        let holidays = try await database.read { db in try await Self.calendar(on: db) }
+        let (stored, holidays) = try await database.read { db in (try await slots(of: key, locking: false, on: db), try await Self.calendar(on: db)) }
         guard stored.isEmpty, AppointmentSchedule.opens(center, on: day, calendar: holidays) else { return stored }
         return try await database.transaction { db in
             try await generateIfNeeded(key, now: now, on: db)

@@ -12,8 +12,9 @@ extension APIImplementation {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Expected a JSON body.") }
         let now = runtime.now()
         let today = WorkingCalendar.day(fromMillis: Int64(now))
-        let found = try await database.read { db in try await AppointmentSlotStore.center(body.centerId, on: db) }
-        let calendar = try await database.read { db in try await AppointmentSlotStore.calendar(on: db) }
+        let (found, calendar) = try await database.read { db in
+            (try await AppointmentSlotStore.center(body.centerId, on: db), try await AppointmentSlotStore.calendar(on: db))
+        }
         guard let center = found else {
             throw AppError.notFound("No service centre has the id '\(body.centerId.prefix(128))'.")
         }
